@@ -1,0 +1,114 @@
+/**
+ * The dice service: Go's `main.go` for Deno. It sets up OpenTelemetry, serves
+ * `/rolldice/{player}` behind the HTTP instrumentation, and on SIGINT or
+ * SIGTERM stops accepting, lets requests in flight finish, then flushes every
+ * signal's telemetry and exits 0.
+ *
+ * Standard output carries telemetry only; every message for people goes to
+ * standard error.
+ *
+ * @module
+ */
+
+import { ConfigError, isDenoTelemetryEnabled, readConfig } from "./config.ts";
+import { type RouteHandler, ServeMux } from "./mux.ts";
+import { setupOTelSDK } from "./otel.ts";
+import { newHandler, type ServeHandler, withRouteTag } from "./otel_http.ts";
+import { newRollDice } from "./rolldice.ts";
+import { shutdownSignal } from "./signals.ts";
+
+/**
+ * Builds the service's request handler: the dice routes, each tagged with
+ * its pattern, behind the HTTP instrumentation. Call it after the SDK is set
+ * up, since it takes its tracers and meters from the global providers.
+ */
+export function newHTTPHandler(): ServeHandler {
+  const mux = new ServeMux();
+
+  // handleFunc is a replacement for mux.handle that gives the pattern to the
+  // HTTP instrumentation as http.route.
+  function handleFunc(pattern: string, handler: RouteHandler): void {
+    mux.handle(pattern, withRouteTag(pattern, handler));
+  }
+
+  const rolldice = newRollDice();
+  handleFunc("/rolldice", rolldice);
+  handleFunc("/rolldice/", rolldice);
+  handleFunc("/rolldice/{player}", rolldice);
+
+  return newHandler((request) => mux.serve(request));
+}
+
+function log(message: string): void {
+  console.error(`dice: ${message}`);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs the service until a shutdown signal; returns the exit code. */
+async function main(): Promise<number> {
+  const env = (name: string) => Deno.env.get(name);
+  if (isDenoTelemetryEnabled(env)) {
+    log(
+      "OTEL_DENO is set: Deno's built-in OpenTelemetry would replace this " +
+        "service's SDK and its exporters; unset OTEL_DENO to run dice",
+    );
+    return 1;
+  }
+  let config;
+  try {
+    config = readConfig(env, log);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log(error.message);
+    return 2;
+  }
+
+  let otelShutdown;
+  try {
+    otelShutdown = await setupOTelSDK({ config, warn: log });
+  } catch (error) {
+    log(`cannot set up OpenTelemetry: ${messageOf(error)}`);
+    return 1;
+  }
+
+  // Listen for signals before serving, so that none is missed.
+  const signal = shutdownSignal((code, signal) => {
+    log(`${signal} again: exiting without waiting for the shutdown`);
+    Deno.exit(code);
+  });
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      port: config.port,
+      hostname: "0.0.0.0",
+      onListen({ hostname, port }) {
+        log(
+          `listening on http://${hostname}:${port}/ ` +
+            `(try http://localhost:${port}/rolldice/Alice)`,
+        );
+      },
+    }, newHTTPHandler());
+  } catch (error) {
+    await otelShutdown();
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    log(`port ${config.port} is already in use; set PORT to a free port`);
+    return 1;
+  }
+
+  log(`${await signal}: shutting down (send it again to exit at once)`);
+  await server.shutdown();
+  try {
+    await otelShutdown();
+  } catch (error) {
+    log(messageOf(error));
+    return 1;
+  }
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}

@@ -1,0 +1,332 @@
+import assert from "node:assert/strict";
+import { SpanKind } from "@opentelemetry/api";
+import type { Histogram } from "@opentelemetry/sdk-metrics";
+import { newHTTPHandler } from "./main.ts";
+import {
+  type Json,
+  ourStderrLines,
+  parseDocuments,
+  runToExit,
+  setupTestSDK,
+  spanNamed,
+  startService,
+  TEST_INFO,
+} from "./testing.ts";
+
+const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID = "00f067aa0ba902b7";
+
+Deno.test("newHTTPHandler() serves the dice routes with full telemetry", async (t) => {
+  const sdk = await setupTestSDK();
+  const answers: Array<[string, number, string]> = [];
+  try {
+    const handler = newHTTPHandler();
+    for (
+      const [method, path] of [
+        ["GET", "/rolldice/Alice"],
+        ["GET", "/rolldice"],
+        ["GET", "/rolldice/"],
+        ["POST", "/rolldice/Bob"],
+        ["GET", "/rolldice/a/b"],
+        ["GET", "/rolldice/%E0%A4%A"],
+      ]
+    ) {
+      const response = await handler(
+        new Request(`http://localhost:8080${path}`, { method }),
+        TEST_INFO,
+      );
+      answers.push([
+        `${method} ${path}`,
+        response.status,
+        await response.text(),
+      ]);
+    }
+  } finally {
+    await sdk.shutdown();
+  }
+
+  await t.step(
+    "answers a roll on /rolldice, /rolldice/ and /rolldice/{player}, any method",
+    () => {
+      for (const [request, status, body] of answers.slice(0, 4)) {
+        assert.equal(status, 200, request);
+        assert.match(body, /^[1-6]\n$/, request);
+      }
+    },
+  );
+
+  await t.step(
+    "answers 404 for other paths and 400 for broken percent-encoding",
+    () => {
+      assert.deepEqual(answers.slice(4), [
+        ["GET /rolldice/a/b", 404, "404 page not found\n"],
+        [
+          "GET /rolldice/%E0%A4%A",
+          400,
+          "400 bad request: malformed percent-encoding in path\n",
+        ],
+      ]);
+    },
+  );
+
+  await t.step("names each server span after its route", () => {
+    const servers = sdk.spans().filter((span) => span.kind === SpanKind.SERVER);
+    assert.deepEqual(
+      servers.map((span) => [span.name, span.attributes["http.route"]]),
+      [
+        ["GET /rolldice/{player}", "/rolldice/{player}"],
+        ["GET /rolldice", "/rolldice"],
+        ["GET /rolldice/", "/rolldice/"],
+        ["POST /rolldice/{player}", "/rolldice/{player}"],
+        ["GET", undefined],
+        // Rejected by the router before the route's handler: no route.
+        ["GET", undefined],
+      ],
+    );
+  });
+
+  await t.step("makes each roll span a child of its server span", () => {
+    const server = spanNamed(sdk.spans(), "POST /rolldice/{player}");
+    const rolls = sdk.spans().filter((span) => span.name === "roll");
+    assert.equal(rolls.length, 4);
+    const bobs = rolls.filter((span) =>
+      span.parentSpanContext?.spanId === server.spanContext().spanId
+    );
+    assert.equal(bobs.length, 1);
+    assert.equal(bobs[0].spanContext().traceId, server.spanContext().traceId);
+  });
+
+  await t.step("records the duration by route, never by player", () => {
+    const duration = sdk.metric("http.server.request.duration");
+    const byRoute = duration?.dataPoints.map((point) => [
+      point.attributes["http.request.method"],
+      point.attributes["http.route"],
+      point.attributes["http.response.status_code"],
+      (point.value as Histogram).count,
+    ]);
+    assert.deepEqual(byRoute, [
+      ["GET", "/rolldice/{player}", 200, 1],
+      ["GET", "/rolldice", 200, 1],
+      ["GET", "/rolldice/", 200, 1],
+      ["POST", "/rolldice/{player}", 200, 1],
+      ["GET", undefined, 404, 1],
+      ["GET", undefined, 400, 1],
+    ]);
+    assert.ok(!JSON.stringify(duration).includes("Alice"));
+  });
+});
+
+Deno.test("deno task start: a terminal's Ctrl+C flushes every signal and exits 0", async (t) => {
+  const service = await startService(["deno", "task", "start"]);
+  const base = `http://127.0.0.1:${service.port}`;
+  const first = await fetch(`${base}/rolldice/Alice`, {
+    headers: {
+      traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`,
+      "user-agent": "e2e",
+    },
+  });
+  const roll = Number(await first.text());
+  await (await fetch(`${base}/rolldice`)).text();
+  await (await fetch(`${base}/nope`)).text();
+  // One Ctrl+C: SIGINT to the whole group, which deno task then forwards.
+  await service.signalGroup("INT");
+  const { code, stdout, stderr } = await service.exited();
+  const documents = parseDocuments(stdout);
+  const spans = documents.filter((doc) => "SpanContext" in doc);
+  const records = documents.filter((doc) => "Body" in doc);
+  const collections = documents.filter((doc) => "ScopeMetrics" in doc);
+
+  await t.step(
+    "exits 0 after one shutdown, with messages on stderr only",
+    () => {
+      assert.equal(code, 0, stderr);
+      const lines = ourStderrLines(stderr).filter((line) =>
+        line.startsWith("dice:")
+      );
+      assert.equal(lines.length, 2, stderr);
+      assert.match(lines[0], /^dice: listening on http:\/\/0\.0\.0\.0:\d+\/ /);
+      assert.equal(
+        lines[1],
+        "dice: SIGINT: shutting down (send it again to exit at once)",
+      );
+      assert.equal(
+        documents.length,
+        spans.length + records.length + collections.length,
+      );
+    },
+  );
+
+  await t.step("the server span continues the incoming trace", () => {
+    const server = spans.find((span) => span.Name === "GET /rolldice/{player}");
+    assert.ok(server, JSON.stringify(spans.map((span) => span.Name)));
+    assert.equal(server.SpanKind, 2);
+    assert.equal(server.SpanContext.TraceID, TRACE_ID);
+    assert.deepEqual(server.Parent, {
+      TraceID: TRACE_ID,
+      SpanID: PARENT_ID,
+      TraceFlags: "01",
+      TraceState: "",
+      Remote: true,
+    });
+    const attributes = Object.fromEntries(
+      server.Attributes.map((kv: Json) => [kv.Key, kv.Value.Value]),
+    );
+    assert.equal(attributes["http.route"], "/rolldice/{player}");
+    assert.equal(attributes["user_agent.original"], "e2e");
+    assert.equal(attributes["client.address"], "127.0.0.1");
+    assert.equal(attributes["server.port"], service.port);
+  });
+
+  await t.step(
+    "the roll span is its child, and the log record is correlated",
+    () => {
+      const server = spans.find((span) =>
+        span.Name === "GET /rolldice/{player}"
+      )!;
+      const rollSpan = spans.find((span) =>
+        span.Name === "roll" && span.Parent.SpanID === server.SpanContext.SpanID
+      );
+      assert.ok(rollSpan);
+      assert.deepEqual(rollSpan.Attributes, [{
+        Key: "roll.value",
+        Value: { Type: "INT64", Value: roll },
+      }]);
+      const alice = records.find((record) =>
+        record.Body.Value === "Alice is rolling the dice"
+      );
+      assert.ok(alice);
+      assert.equal(alice.TraceID, TRACE_ID);
+      assert.equal(alice.SpanID, rollSpan.SpanContext.SpanID);
+      assert.deepEqual(alice.Attributes, [{
+        Key: "result",
+        Value: { Type: "Int64", Value: roll },
+      }]);
+      assert.ok(
+        records.some((record) =>
+          record.Body.Value === "Anonymous player is rolling the dice"
+        ),
+      );
+    },
+  );
+
+  await t.step(
+    "the last collection holds dice.rolls and the request durations",
+    () => {
+      const last = collections[collections.length - 1];
+      assert.ok(last, "no metrics were printed");
+      const all = last.ScopeMetrics.flatMap((scope: Json) => scope.Metrics);
+      const rolls = all.find((metric: Json) => metric.Name === "dice.rolls");
+      const total = rolls.Data.DataPoints.reduce(
+        (sum: number, point: Json) => sum + point.Value,
+        0,
+      );
+      assert.equal(total, 2);
+      const duration = all.find((metric: Json) =>
+        metric.Name === "http.server.request.duration"
+      );
+      assert.equal(duration.Unit, "s");
+      const count = duration.Data.DataPoints.reduce(
+        (sum: number, point: Json) => sum + point.Count,
+        0,
+      );
+      assert.equal(count, 3);
+    },
+  );
+
+  await t.step("the resource says dice on Deno", () => {
+    const resource = Object.fromEntries(
+      spans[0].Resource.map((kv: Json) => [kv.Key, kv.Value.Value]),
+    );
+    assert.equal(resource["service.name"], "dice");
+    assert.equal(resource["process.runtime.name"], "deno");
+  });
+});
+
+Deno.test("main.ts prints one compact document per line with DICE_CONSOLE_FORMAT=compact", async () => {
+  const service = await startService(["deno", "run", "-P", "main.ts"], {
+    DICE_CONSOLE_FORMAT: "compact",
+    OTEL_SERVICE_NAME: "croupier",
+  });
+  await (await fetch(
+    `http://127.0.0.1:${service.port}/rolldice/${
+      encodeURIComponent("Eve\n\x1b[31m")
+    }`,
+  )).text();
+  await service.signalGroup("TERM");
+  const { code, stdout, stderr } = await service.exited();
+  assert.equal(code, 0, stderr);
+  const lines = stdout.trimEnd().split("\n");
+  const documents = lines.map((line) => JSON.parse(line));
+  assert.ok(documents.length >= 4, stdout);
+  const record = documents.find((doc) => "Body" in doc);
+  assert.equal(record.Body.Value, "Eve\n\x1b[31m is rolling the dice");
+  assert.ok(!stdout.includes("\x1b"), "no raw escape reaches the terminal");
+  const resource = Object.fromEntries(
+    record.Resource.map((kv: Json) => [kv.Key, kv.Value.Value]),
+  );
+  assert.equal(resource["service.name"], "croupier");
+});
+
+Deno.test("main.ts refuses a bad setting with one line on stderr", async (t) => {
+  const cases: Array<[string, Record<string, string>, number, RegExp]> = [
+    [
+      "an invalid PORT",
+      { PORT: "http" },
+      2,
+      /^dice: PORT must be an integer from 0 to 65535, got "http"$/,
+    ],
+    [
+      "OTEL_DENO=true",
+      { OTEL_DENO: "true" },
+      1,
+      /^dice: OTEL_DENO is set: Deno's built-in OpenTelemetry/,
+    ],
+  ];
+  for (const [name, env, expectedCode, message] of cases) {
+    await t.step(name, async () => {
+      const { code, stdout, stderr } = await runToExit([
+        "deno",
+        "run",
+        "-P",
+        "main.ts",
+      ], env);
+      assert.equal(code, expectedCode, stderr);
+      assert.equal(stdout, "");
+      const lines = ourStderrLines(stderr);
+      assert.equal(lines.length, 1, stderr);
+      assert.match(lines[0], message);
+    });
+  }
+
+  await t.step("a port already in use", async () => {
+    using listener = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+    const port = String(listener.addr.port);
+    const { code, stdout, stderr } = await runToExit([
+      "deno",
+      "run",
+      "-P",
+      "main.ts",
+    ], { PORT: port });
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, "");
+    assert.deepEqual(ourStderrLines(stderr), [
+      `dice: port ${port} is already in use; set PORT to a free port`,
+    ]);
+  });
+
+  await t.step(
+    "a bad OTEL_* value is a warning, and the service starts",
+    async () => {
+      const service = await startService(["deno", "run", "-P", "main.ts"], {
+        OTEL_BSP_SCHEDULE_DELAY: "soon",
+      });
+      await service.signalGroup("TERM");
+      const { code, stderr } = await service.exited();
+      assert.equal(code, 0);
+      assert.match(
+        stderr,
+        /^dice: OTEL_BSP_SCHEDULE_DELAY must be a non-negative integer number of milliseconds, got "soon"; using 1000$/m,
+      );
+    },
+  );
+});

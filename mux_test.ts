@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { type PathValues, ServeMux } from "./mux.ts";
+
+function recordingMux(): { mux: ServeMux; calls: Array<[string, PathValues]> } {
+  const mux = new ServeMux();
+  const calls: Array<[string, PathValues]> = [];
+  for (const pattern of ["/rolldice", "/rolldice/", "/rolldice/{player}"]) {
+    mux.handle(pattern, (_request, pathValues) => {
+      calls.push([pattern, pathValues]);
+      return new Response("ok");
+    });
+  }
+  return { mux, calls };
+}
+
+async function get(mux: ServeMux, path: string, method = "GET") {
+  const response = await mux.serve(
+    new Request(`http://localhost${path}`, { method }),
+  );
+  return { status: response.status, body: await response.text() };
+}
+
+Deno.test("ServeMux.serve() matches whole paths to patterns", async (t) => {
+  const cases: Array<[string, string, PathValues]> = [
+    ["/rolldice", "/rolldice", {}],
+    ["/rolldice/", "/rolldice/", {}],
+    ["/rolldice/Alice", "/rolldice/{player}", { player: "Alice" }],
+    ["/rolldice/Alice?x=1", "/rolldice/{player}", { player: "Alice" }],
+    ["/rolldice/J%C3%BCrgen%20M", "/rolldice/{player}", { player: "Jürgen M" }],
+    ["/rolldice/a%2Fb", "/rolldice/{player}", { player: "a/b" }],
+    ["/rolldice/%0A%1B%5B31m", "/rolldice/{player}", { player: "\n\x1b[31m" }],
+  ];
+  for (const [path, pattern, pathValues] of cases) {
+    await t.step(`${path} -> ${pattern}`, async () => {
+      const { mux, calls } = recordingMux();
+      assert.deepEqual(await get(mux, path), { status: 200, body: "ok" });
+      assert.deepEqual(calls, [[pattern, pathValues]]);
+    });
+  }
+});
+
+Deno.test("ServeMux.serve() answers 404 when no pattern matches", async (t) => {
+  for (
+    const path of [
+      "/",
+      "/rolldic",
+      "/rolldice//",
+      "/rolldice/a/b",
+      "/rolldice/a/",
+      "/ROLLDICE",
+    ]
+  ) {
+    await t.step(path, async () => {
+      const { mux, calls } = recordingMux();
+      assert.deepEqual(await get(mux, path), {
+        status: 404,
+        body: "404 page not found\n",
+      });
+      assert.deepEqual(calls, []);
+    });
+  }
+});
+
+Deno.test("ServeMux.serve() answers 400 for malformed percent-encoding", async () => {
+  const { mux, calls } = recordingMux();
+  const { status, body } = await get(mux, "/rolldice/%E0%A4%A");
+  assert.equal(status, 400);
+  assert.match(body, /percent-encoding/);
+  assert.deepEqual(calls, []);
+});
+
+Deno.test("ServeMux.serve() routes every method, as patterns without a method do", async () => {
+  for (const method of ["GET", "POST", "DELETE", "BREW"]) {
+    const { mux, calls } = recordingMux();
+    assert.equal((await get(mux, "/rolldice/Bob", method)).status, 200, method);
+    assert.equal(calls.length, 1);
+  }
+});
+
+Deno.test("ServeMux.handle() rejects what is not a path pattern", () => {
+  const mux = new ServeMux();
+  for (const pattern of ["rolldice", "/a/{b", "/a/*", "/{a}{b}", ""]) {
+    assert.throws(
+      () => mux.handle(pattern, () => new Response()),
+      TypeError,
+      pattern,
+    );
+  }
+});

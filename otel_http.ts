@@ -1,0 +1,274 @@
+/**
+ * HTTP server instrumentation for `Deno.serve`: our counterpart of Go's
+ * `otelhttp.NewHandler` and `otelhttp.WithRouteTag`, written by hand because
+ * no OpenTelemetry package instruments `Deno.serve`.
+ *
+ * It follows the stable HTTP semantic conventions: one SERVER span per
+ * request, a child of the remote parent when the request carries W3C Trace
+ * Context, named `{method} {route}`; the `http.server.request.duration`
+ * histogram and the `http.server.active_requests` counter, whose attributes
+ * are all of low cardinality (never the path, never a player name).
+ *
+ * @module
+ */
+
+import {
+  type Attributes,
+  type Context,
+  context,
+  createContextKey,
+  type Exception,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from "@opentelemetry/api";
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+  ERROR_TYPE_VALUE_OTHER,
+  HTTP_REQUEST_METHOD_VALUE_CONNECT,
+  HTTP_REQUEST_METHOD_VALUE_DELETE,
+  HTTP_REQUEST_METHOD_VALUE_GET,
+  HTTP_REQUEST_METHOD_VALUE_HEAD,
+  HTTP_REQUEST_METHOD_VALUE_OPTIONS,
+  HTTP_REQUEST_METHOD_VALUE_OTHER,
+  HTTP_REQUEST_METHOD_VALUE_PATCH,
+  HTTP_REQUEST_METHOD_VALUE_POST,
+  HTTP_REQUEST_METHOD_VALUE_PUT,
+  HTTP_REQUEST_METHOD_VALUE_TRACE,
+  METRIC_HTTP_SERVER_REQUEST_DURATION,
+} from "@opentelemetry/semantic-conventions";
+import { METRIC_HTTP_SERVER_ACTIVE_REQUESTS } from "@opentelemetry/semantic-conventions/incubating";
+
+/** The instrumentation scope of the telemetry this module records. */
+export const SCOPE_NAME = "dice/otel_http";
+
+/** The bucket boundaries the HTTP conventions advise for request durations, in seconds. */
+export const DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  2.5,
+  5,
+  7.5,
+  10,
+]);
+
+// Method names are case-sensitive: "get" is not GET, so it becomes _OTHER.
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  HTTP_REQUEST_METHOD_VALUE_CONNECT,
+  HTTP_REQUEST_METHOD_VALUE_DELETE,
+  HTTP_REQUEST_METHOD_VALUE_GET,
+  HTTP_REQUEST_METHOD_VALUE_HEAD,
+  HTTP_REQUEST_METHOD_VALUE_OPTIONS,
+  HTTP_REQUEST_METHOD_VALUE_PATCH,
+  HTTP_REQUEST_METHOD_VALUE_POST,
+  HTTP_REQUEST_METHOD_VALUE_PUT,
+  HTTP_REQUEST_METHOD_VALUE_TRACE,
+]);
+
+/** A handler that `Deno.serve` accepts. */
+export type ServeHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+/** What {@linkcode withRouteTag} tells the middleware about the request it serves. */
+interface ServerRequest {
+  readonly span: Span;
+  /** The method as it appears in span names: `HTTP` stands for `_OTHER`. */
+  readonly spanMethod: string;
+  route?: string;
+}
+
+const SERVER_REQUEST = createContextKey("dice server request");
+
+const headersGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+
+/**
+ * Wraps `next` so that every request gets a SERVER span and is counted in
+ * the HTTP server metrics. A handler that throws is answered with 500 and
+ * recorded on the span.
+ *
+ * Tracer and meter come from the global providers at the time of the call,
+ * so call it after the SDK is set up.
+ */
+export function newHandler(next: ServeHandler): ServeHandler {
+  const tracer = trace.getTracer(SCOPE_NAME);
+  const meter = metrics.getMeter(SCOPE_NAME);
+  const requestDuration = meter.createHistogram(
+    METRIC_HTTP_SERVER_REQUEST_DURATION,
+    {
+      description: "Duration of HTTP server requests.",
+      unit: "s",
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+    },
+  );
+  const activeRequests = meter.createUpDownCounter(
+    METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
+    {
+      description: "Number of active HTTP server requests.",
+      unit: "{request}",
+    },
+  );
+
+  return async function otelHandler(request, info) {
+    const start = performance.now();
+    const url = new URL(request.url);
+    const method = KNOWN_METHODS.has(request.method)
+      ? request.method
+      : HTTP_REQUEST_METHOD_VALUE_OTHER;
+    const scheme = url.protocol.slice(0, -1);
+    const activeAttributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: method,
+      [ATTR_URL_SCHEME]: scheme,
+    };
+
+    const parent = propagation.extract(
+      ROOT_CONTEXT,
+      request.headers,
+      headersGetter,
+    );
+    const spanMethod = method === HTTP_REQUEST_METHOD_VALUE_OTHER
+      ? "HTTP"
+      : method;
+    const span = tracer.startSpan(spanMethod, {
+      kind: SpanKind.SERVER,
+      attributes: serverSpanAttributes(request, info, url, method, scheme),
+    }, parent);
+    const state: ServerRequest = { span, spanMethod };
+    const ctx: Context = trace.setSpan(parent, span).setValue(
+      SERVER_REQUEST,
+      state,
+    );
+
+    activeRequests.add(1, activeAttributes);
+    let response: Response;
+    let errorType: string | undefined;
+    try {
+      response = await context.with(ctx, next, undefined, request, info);
+    } catch (error) {
+      errorType = errorTypeOf(error);
+      span.recordException(error as Exception);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
+      response = new Response("500 internal server error\n", {
+        status: 500,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    }
+
+    const status = response.status;
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+    // For a server, 4xx is the client's fault: only 5xx marks the span.
+    if (status >= 500 && errorType === undefined) {
+      errorType = String(status);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    if (errorType !== undefined) span.setAttribute(ATTR_ERROR_TYPE, errorType);
+    span.end();
+
+    const metricAttributes: Attributes = {
+      ...activeAttributes,
+      [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
+    };
+    if (state.route !== undefined) {
+      metricAttributes[ATTR_HTTP_ROUTE] = state.route;
+    }
+    if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
+    requestDuration.record(
+      (performance.now() - start) / 1000,
+      metricAttributes,
+    );
+    activeRequests.add(-1, activeAttributes);
+    return response;
+  };
+}
+
+function serverSpanAttributes(
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+  url: URL,
+  method: string,
+  scheme: string,
+): Attributes {
+  const attributes: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: method,
+    [ATTR_URL_PATH]: url.pathname,
+    [ATTR_URL_SCHEME]: scheme,
+    // Deno builds the URL's authority from Host (or :authority in HTTP/2).
+    [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    [ATTR_SERVER_PORT]: url.port
+      ? Number(url.port)
+      : scheme === "https"
+      ? 443
+      : 80,
+  };
+  if (method !== request.method) {
+    attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
+  }
+  const userAgent = request.headers.get("user-agent");
+  if (userAgent !== null) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
+  // The peer's address, not X-Forwarded-For: nothing in the request is trusted.
+  const remote = info.remoteAddr;
+  if (remote.transport === "tcp" || remote.transport === "udp") {
+    attributes[ATTR_CLIENT_ADDRESS] = remote.hostname;
+  }
+  return attributes;
+}
+
+function errorTypeOf(error: unknown): string {
+  if (error instanceof Error) return error.constructor.name || error.name;
+  return ERROR_TYPE_VALUE_OTHER;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Tags the request that `handler` serves with its route pattern: sets
+ * `http.route` on the server span, renames the span `{method} {route}`, and
+ * gives the route to the request-duration metric.
+ *
+ * Outside {@linkcode newHandler} it only calls `handler`.
+ */
+export function withRouteTag<Args extends unknown[]>(
+  route: string,
+  handler: (...args: Args) => Response | Promise<Response>,
+): (...args: Args) => Response | Promise<Response> {
+  return function routeTagged(...args) {
+    const state = context.active().getValue(SERVER_REQUEST) as
+      | ServerRequest
+      | undefined;
+    if (state) {
+      state.route = route;
+      state.span.setAttribute(ATTR_HTTP_ROUTE, route);
+      state.span.updateName(`${state.spanMethod} ${route}`);
+    }
+    return handler(...args);
+  };
+}

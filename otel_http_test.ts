@@ -1,0 +1,334 @@
+import assert from "node:assert/strict";
+import {
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+import { DataPointType, type Histogram } from "@opentelemetry/sdk-metrics";
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_SCHEME,
+  METRIC_HTTP_SERVER_REQUEST_DURATION,
+} from "@opentelemetry/semantic-conventions";
+import { METRIC_HTTP_SERVER_ACTIVE_REQUESTS } from "@opentelemetry/semantic-conventions/incubating";
+import {
+  DURATION_BUCKETS,
+  newHandler,
+  SCOPE_NAME,
+  type ServeHandler,
+  withRouteTag,
+} from "./otel_http.ts";
+import { setupTestSDK, spanNamed, TEST_INFO, type TestSDK } from "./testing.ts";
+
+const TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
+const PARENT_ID = "b7ad6b7169203331";
+
+function ok(): Response {
+  return new Response("ok\n");
+}
+
+/** Routes /items/{id} (tagged), /fail (500), /throw (throws), /missing (404). */
+function testRoutes(): ServeHandler {
+  const item = withRouteTag("/items/{id}", ok);
+  return function route(request) {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith("/items/")) return item();
+    if (path === "/fail") return new Response("no\n", { status: 503 });
+    if (path === "/throw") throw new TypeError("the handler broke");
+    if (path === "/baggage") {
+      const baggage = propagation.getActiveBaggage();
+      return new Response(baggage?.getEntry("player")?.value ?? "none");
+    }
+    return new Response("404 page not found\n", { status: 404 });
+  };
+}
+
+async function serve(
+  handler: ServeHandler,
+  path: string,
+  init?: RequestInit,
+): Promise<Response> {
+  return await handler(
+    new Request(`http://dice.test:8080${path}`, init),
+    TEST_INFO,
+  );
+}
+
+/** Sets up the SDK, runs `requests`, shuts the SDK down (which flushes) and returns it. */
+async function afterRequests(
+  requests: (handler: ServeHandler, sdk: TestSDK) => Promise<void>,
+): Promise<TestSDK> {
+  const sdk = await setupTestSDK();
+  try {
+    await requests(newHandler(testRoutes()), sdk);
+  } finally {
+    await sdk.shutdown();
+  }
+  return sdk;
+}
+
+Deno.test("newHandler() creates a SERVER span per request", async (t) => {
+  const sdk = await afterRequests(async (handler) => {
+    await serve(handler, "/items/42?secret=1", {
+      headers: { "user-agent": "dice-test/1.0" },
+    });
+    await serve(handler, "/missing");
+  });
+
+  await t.step(
+    "named {method} {route} with http.route when a route matched",
+    () => {
+      const span = spanNamed(sdk.spans(), "GET /items/{id}");
+      assert.equal(span.kind, SpanKind.SERVER);
+      assert.equal(span.instrumentationScope.name, SCOPE_NAME);
+      assert.deepEqual(span.attributes, {
+        "http.request.method": "GET",
+        "url.path": "/items/42",
+        "url.scheme": "http",
+        "server.address": "dice.test",
+        "server.port": 8080,
+        "user_agent.original": "dice-test/1.0",
+        "client.address": "127.0.0.1",
+        "http.route": "/items/{id}",
+        "http.response.status_code": 200,
+      });
+      assert.equal(span.status.code, SpanStatusCode.UNSET);
+      assert.equal(span.parentSpanContext, undefined);
+    },
+  );
+
+  await t.step(
+    "named {method} alone when no route matched, and 4xx is no error",
+    () => {
+      const span = spanNamed(sdk.spans(), "GET");
+      assert.equal(span.attributes[ATTR_HTTP_ROUTE], undefined);
+      assert.equal(span.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE], 404);
+      assert.equal(span.attributes[ATTR_ERROR_TYPE], undefined);
+      assert.equal(span.status.code, SpanStatusCode.UNSET);
+    },
+  );
+
+  await t.step("never records the query string", () => {
+    for (const span of sdk.spans()) {
+      assert.ok(!JSON.stringify(span.attributes).includes("secret"));
+    }
+  });
+});
+
+Deno.test("withRouteTag() sets http.route on the server span", async () => {
+  const sdk = await afterRequests(async (handler) => {
+    await serve(handler, "/items/1");
+  });
+  const span = spanNamed(sdk.spans(), "GET /items/{id}");
+  assert.equal(span.attributes[ATTR_HTTP_ROUTE], "/items/{id}");
+});
+
+Deno.test("withRouteTag() only calls the handler outside newHandler()", async () => {
+  const tagged = withRouteTag("/x", (value: string) => new Response(value));
+  assert.equal(await (await tagged("plain")).text(), "plain");
+});
+
+Deno.test("newHandler() continues the trace of an incoming traceparent", async (t) => {
+  const sdk = await afterRequests(async (handler) => {
+    await serve(handler, "/items/1", {
+      headers: {
+        traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`,
+        tracestate: "vendor=opaque",
+      },
+    });
+  });
+  const span = spanNamed(sdk.spans(), "GET /items/{id}");
+
+  await t.step("as a child of the remote parent", () => {
+    assert.equal(span.spanContext().traceId, TRACE_ID);
+    assert.equal(span.parentSpanContext?.spanId, PARENT_ID);
+    assert.equal(span.parentSpanContext?.isRemote, true);
+    assert.notEqual(span.spanContext().spanId, PARENT_ID);
+  });
+
+  await t.step("keeping the sampled flag and the tracestate", () => {
+    assert.equal(span.spanContext().traceFlags, 1);
+    assert.equal(span.spanContext().traceState?.get("vendor"), "opaque");
+  });
+});
+
+Deno.test("newHandler() gives the handler the incoming baggage", async () => {
+  let body = "";
+  await afterRequests(async (handler) => {
+    const response = await serve(handler, "/baggage", {
+      headers: { baggage: "player=Alice%20B,other=1" },
+    });
+    body = await response.text();
+  });
+  assert.equal(body, "Alice B");
+});
+
+Deno.test("newHandler() starts a fresh trace for a malformed traceparent", async (t) => {
+  const malformed = {
+    "too short": `00-${TRACE_ID}-${PARENT_ID.slice(1)}-01`,
+    "version ff": `ff-${TRACE_ID}-${PARENT_ID}-01`,
+    "all-zero trace id": `00-${"0".repeat(32)}-${PARENT_ID}-01`,
+    "all-zero parent id": `00-${TRACE_ID}-${"0".repeat(16)}-01`,
+    "not hex": `00-${TRACE_ID.replace("a", "g")}-${PARENT_ID}-01`,
+    "upper-case hex": `00-${TRACE_ID.toUpperCase()}-${PARENT_ID}-01`,
+    "extra field in version 00": `00-${TRACE_ID}-${PARENT_ID}-01-extra`,
+  };
+  for (const [name, traceparent] of Object.entries(malformed)) {
+    await t.step(name, async () => {
+      const sdk = await afterRequests(async (handler) => {
+        const response = await serve(handler, "/items/1", {
+          headers: { traceparent },
+        });
+        assert.equal(response.status, 200);
+      });
+      const span = spanNamed(sdk.spans(), "GET /items/{id}");
+      assert.equal(span.parentSpanContext, undefined);
+      assert.notEqual(span.spanContext().traceId, TRACE_ID);
+      assert.ok(trace.isSpanContextValid(span.spanContext()));
+    });
+  }
+});
+
+Deno.test("newHandler() reports an unknown method as _OTHER", async (t) => {
+  const sdk = await afterRequests(async (handler) => {
+    // Deno.serve keeps "get" as sent, but new Request() upper-cases it;
+    // "patch" is kept by both.
+    await serve(handler, "/items/1", { method: "patch" });
+    await serve(handler, "/missing", { method: "BREW" });
+  });
+
+  await t.step("with the original method, and HTTP in the span name", () => {
+    const span = spanNamed(sdk.spans(), "HTTP /items/{id}");
+    assert.equal(span.attributes[ATTR_HTTP_REQUEST_METHOD], "_OTHER");
+    assert.equal(span.attributes["http.request.method_original"], "patch");
+    const unrouted = spanNamed(sdk.spans(), "HTTP");
+    assert.equal(unrouted.attributes["http.request.method_original"], "BREW");
+  });
+
+  await t.step("and never puts the original method on a metric", () => {
+    const duration = sdk.metric(METRIC_HTTP_SERVER_REQUEST_DURATION);
+    const methods = duration?.dataPoints.map((point) =>
+      point.attributes[ATTR_HTTP_REQUEST_METHOD]
+    );
+    assert.deepEqual(methods, ["_OTHER", "_OTHER"]);
+    assert.ok(!JSON.stringify(duration).includes("BREW"));
+  });
+});
+
+Deno.test("newHandler() marks a 5xx response as an error", async () => {
+  const sdk = await afterRequests(async (handler) => {
+    assert.equal((await serve(handler, "/fail")).status, 503);
+  });
+  const span = spanNamed(sdk.spans(), "GET");
+  assert.equal(span.status.code, SpanStatusCode.ERROR);
+  assert.equal(span.attributes[ATTR_ERROR_TYPE], "503");
+  assert.equal(span.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE], 503);
+});
+
+Deno.test("newHandler() answers 500 when the handler throws", async (t) => {
+  let response: Response | undefined;
+  const sdk = await afterRequests(async (handler) => {
+    response = await serve(handler, "/throw");
+  });
+  const span = spanNamed(sdk.spans(), "GET");
+
+  await t.step("without leaking the error to the client", async () => {
+    assert.equal(response?.status, 500);
+    assert.equal(await response?.text(), "500 internal server error\n");
+  });
+
+  await t.step("records the exception on the span", () => {
+    assert.equal(span.status.code, SpanStatusCode.ERROR);
+    assert.equal(span.status.message, "the handler broke");
+    assert.equal(span.attributes[ATTR_ERROR_TYPE], "TypeError");
+    assert.equal(span.attributes[ATTR_HTTP_RESPONSE_STATUS_CODE], 500);
+    const [event] = span.events;
+    assert.equal(event.name, "exception");
+    assert.equal(event.attributes?.["exception.type"], "TypeError");
+    assert.equal(event.attributes?.["exception.message"], "the handler broke");
+  });
+
+  await t.step("counts it with error.type", () => {
+    const duration = sdk.metric(METRIC_HTTP_SERVER_REQUEST_DURATION);
+    assert.equal(
+      duration?.dataPoints[0].attributes[ATTR_ERROR_TYPE],
+      "TypeError",
+    );
+  });
+});
+
+Deno.test("newHandler() records http.server.request.duration", async (t) => {
+  const sdk = await afterRequests(async (handler) => {
+    await serve(handler, "/items/1");
+    await serve(handler, "/items/2?player=Mallory");
+    await serve(handler, "/missing");
+  });
+  const duration = sdk.metric(METRIC_HTTP_SERVER_REQUEST_DURATION);
+  assert.ok(duration, "the duration histogram was not exported");
+
+  await t.step("as a histogram in seconds with the advised buckets", () => {
+    assert.equal(duration.dataPointType, DataPointType.HISTOGRAM);
+    assert.equal(duration.descriptor.unit, "s");
+    assert.equal(
+      duration.descriptor.description,
+      "Duration of HTTP server requests.",
+    );
+    for (const point of duration.dataPoints) {
+      const value = point.value as Histogram;
+      assert.deepEqual(value.buckets.boundaries, DURATION_BUCKETS);
+      assert.ok(value.sum !== undefined && value.sum >= 0 && value.sum < 10);
+    }
+  });
+
+  await t.step("with low-cardinality attributes only", () => {
+    assert.deepEqual(
+      duration.dataPoints.map((
+        point,
+      ) => [point.attributes, (point.value as Histogram).count]),
+      [
+        [{
+          "http.request.method": "GET",
+          "url.scheme": "http",
+          "http.response.status_code": 200,
+          "http.route": "/items/{id}",
+        }, 2],
+        [{
+          "http.request.method": "GET",
+          "url.scheme": "http",
+          "http.response.status_code": 404,
+        }, 1],
+      ],
+    );
+  });
+});
+
+Deno.test("newHandler() counts http.server.active_requests", async (t) => {
+  let during: number | undefined;
+  const sdk = await afterRequests(async (_handler, sdk) => {
+    const handler = newHandler(async function slow() {
+      await sdk.collectMetrics();
+      during = sdk.metric(METRIC_HTTP_SERVER_ACTIVE_REQUESTS)?.dataPoints[0]
+        .value as number;
+      return ok();
+    });
+    await serve(handler, "/");
+  });
+  const active = sdk.metric(METRIC_HTTP_SERVER_ACTIVE_REQUESTS);
+
+  await t.step("one while a request is served, none after", () => {
+    assert.equal(during, 1);
+    assert.equal(active?.dataPoints[0].value, 0);
+  });
+
+  await t.step("by method and scheme", () => {
+    assert.equal(active?.descriptor.unit, "{request}");
+    assert.deepEqual(active?.dataPoints[0].attributes, {
+      [ATTR_HTTP_REQUEST_METHOD]: "GET",
+      [ATTR_URL_SCHEME]: "http",
+    });
+  });
+});

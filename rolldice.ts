@@ -1,0 +1,68 @@
+/**
+ * The dice handler: Go's `rolldice.go` with a manual span, a counter and a
+ * log record.
+ *
+ * @module
+ */
+
+import {
+  logs,
+  metrics,
+  SeverityNumber,
+  trace,
+  ValueType,
+} from "@opentelemetry/api";
+import type { RouteHandler } from "./mux.ts";
+
+/** The instrumentation scope of the telemetry the handler records. */
+export const SCOPE_NAME = "dice";
+
+/** The attribute that carries the rolled number on the span and the counter. */
+export const ATTR_ROLL_VALUE = "roll.value";
+
+/**
+ * Creates the handler that rolls a die for the `player` path value, or for an
+ * anonymous player.
+ *
+ * Unlike Go's API, the JavaScript API hands out no-op meters until a
+ * provider is registered, so the tracer, meter, counter and logger are made
+ * here, after the SDK is set up, not when the module loads. `random` is
+ * replaceable for tests.
+ */
+export function newRollDice(random: () => number = Math.random): RouteHandler {
+  const tracer = trace.getTracer(SCOPE_NAME);
+  const meter = metrics.getMeter(SCOPE_NAME);
+  const logger = logs.getLogger(SCOPE_NAME);
+  const rollCnt = meter.createCounter("dice.rolls", {
+    description: "The number of rolls by roll value",
+    unit: "{roll}",
+    valueType: ValueType.INT,
+  });
+
+  return function rolldice(_request, pathValues) {
+    // startActiveSpan makes "roll" the active span, so the log record below
+    // picks up its trace and span IDs without being handed a context.
+    return tracer.startActiveSpan("roll", (span) => {
+      try {
+        const roll = 1 + Math.floor(random() * 6);
+        const player = pathValues.player;
+        const msg = player
+          ? `${player} is rolling the dice`
+          : "Anonymous player is rolling the dice";
+        logger.emit({
+          severityNumber: SeverityNumber.INFO,
+          severityText: "INFO",
+          body: msg,
+          attributes: { result: roll },
+        });
+        span.setAttribute(ATTR_ROLL_VALUE, roll);
+        rollCnt.add(1, { [ATTR_ROLL_VALUE]: roll });
+        return new Response(`${roll}\n`, {
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        });
+      } finally {
+        span.end();
+      }
+    });
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Shutdown signals: the first SIGINT or SIGTERM asks for a graceful
+ * shutdown, a later one for an immediate exit.
+ *
+ * One Ctrl+C under `deno task` arrives twice: the terminal sends SIGINT to
+ * the whole process group, and `deno task` forwards the one it received a
+ * moment later. Both must count as one, or a single Ctrl+C would skip the
+ * final flush.
+ *
+ * @module
+ */
+
+/** How long after the first signal a repeat still counts as the same event. */
+export const DUPLICATE_SIGNAL_WINDOW_MS = 500;
+
+/** The signals that stop the service. */
+export type ShutdownSignal = "SIGINT" | "SIGTERM";
+
+/** What one more signal means, given the ones before it. */
+export type SignalMeaning = "shutdown" | "duplicate" | "exit";
+
+/**
+ * Returns a function that classifies each signal as it arrives: the first
+ * is `shutdown`, a repeat within `windowMs` of it is a `duplicate`, and any
+ * later one is `exit`.
+ */
+export function newSignalClassifier(
+  windowMs: number = DUPLICATE_SIGNAL_WINDOW_MS,
+  now: () => number = () => performance.now(),
+): () => SignalMeaning {
+  let firstAt: number | undefined;
+  return function classify() {
+    const at = now();
+    if (firstAt === undefined) {
+      firstAt = at;
+      return "shutdown";
+    }
+    return at - firstAt < windowMs ? "duplicate" : "exit";
+  };
+}
+
+const SIGNAL_NUMBERS: Record<ShutdownSignal, number> = {
+  SIGINT: 2,
+  SIGTERM: 15,
+};
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. A later one, outside the
+ * duplicate window, calls `exitNow` with the shell's exit code for that
+ * signal (130 for SIGINT, 143 for SIGTERM).
+ */
+export function shutdownSignal(
+  exitNow: (code: number, signal: ShutdownSignal) => void,
+): Promise<ShutdownSignal> {
+  const classify = newSignalClassifier();
+  return new Promise((resolve) => {
+    function listen(signal: ShutdownSignal): void {
+      Deno.addSignalListener(signal, function onSignal() {
+        const meaning = classify();
+        if (meaning === "shutdown") resolve(signal);
+        if (meaning === "exit") exitNow(128 + SIGNAL_NUMBERS[signal], signal);
+      });
+    }
+    listen("SIGINT");
+    listen("SIGTERM");
+  });
+}

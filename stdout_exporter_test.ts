@@ -1,0 +1,407 @@
+import assert from "node:assert/strict";
+import {
+  type Attributes,
+  SeverityNumber,
+  SpanKind,
+  SpanStatusCode,
+  ValueType,
+} from "@opentelemetry/api";
+import { ExportResultCode } from "@opentelemetry/core";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+} from "@opentelemetry/sdk-logs";
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
+import { SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import type { ConsoleFormat } from "./config.ts";
+import {
+  formatTime,
+  render,
+  StdoutLogRecordExporter,
+  StdoutMetricExporter,
+  StdoutSpanExporter,
+  type TextSink,
+} from "./stdout_exporter.ts";
+import { type Json, parseDocuments } from "./testing.ts";
+
+const resource = resourceFromAttributes({
+  "service.name": "dice",
+  "a.first": 1,
+});
+
+/** A sink that keeps what it is given. */
+function memorySink(): TextSink & { text: string } {
+  return {
+    text: "",
+    write(text) {
+      this.text += text;
+      return Promise.resolve();
+    },
+  };
+}
+
+// Everything a hostile player name could throw at a terminal or a JSON parser.
+const HOSTILE =
+  'Mallory\x1b[2J\x1b]0;pwned\x07\r\n\t"\\\u0000\u007f\u009b31m\u2028\ud800';
+
+async function exportSpans(format: ConsoleFormat = "pretty"): Promise<string> {
+  const sink = memorySink();
+  const provider = new TracerProvider({
+    resource,
+    spanProcessors: [
+      new SimpleSpanProcessor({
+        exporter: new StdoutSpanExporter({ sink, format }),
+      }),
+    ],
+  });
+  const tracer = provider.getTracer("test-scope", "1.2.3");
+  const parent = tracer.startSpan("parent", { kind: SpanKind.SERVER });
+  const link = {
+    context: parent.spanContext(),
+    attributes: { "link.kind": "cause" },
+  };
+  const startTime: [number, number] = [1700000000, 0];
+  tracer.startActiveSpan("child", { links: [link], startTime }, (child) => {
+    const attributes: Attributes = {
+      string: HOSTILE,
+      int: 6,
+      float: 0.5,
+      bool: true,
+      strings: ["a", "b"],
+      ints: [1, 2],
+      floats: [1.5, 2],
+      bools: [false],
+    };
+    child.setAttributes(attributes);
+    child.addEvent("rolled", { value: 3 }, [1700000000, 123]);
+    child.setStatus({ code: SpanStatusCode.ERROR, message: "bad luck" });
+    child.end([1700000001, 5]);
+  });
+  parent.end();
+  await provider.shutdown();
+  return sink.text;
+}
+
+Deno.test("StdoutSpanExporter prints the fields of Go's stdouttrace", async (t) => {
+  const [child, parent] = parseDocuments(await exportSpans()) as Array<
+    Json
+  >;
+
+  await t.step("name, span context, parent and kind", () => {
+    assert.equal(child.Name, "child");
+    assert.match(child.SpanContext.TraceID, /^[0-9a-f]{32}$/);
+    assert.match(child.SpanContext.SpanID, /^[0-9a-f]{16}$/);
+    assert.deepEqual(
+      { ...child.SpanContext, TraceID: 0, SpanID: 0 },
+      {
+        TraceID: 0,
+        SpanID: 0,
+        TraceFlags: "01",
+        TraceState: "",
+        Remote: false,
+      },
+    );
+    assert.equal(child.SpanKind, 1, "internal");
+    assert.equal(parent.SpanKind, 2, "server");
+    assert.deepEqual(parent.Parent, {
+      TraceID: "00000000000000000000000000000000",
+      SpanID: "0000000000000000",
+      TraceFlags: "00",
+      TraceState: "",
+      Remote: false,
+    });
+  });
+
+  await t.step("times in RFC 3339 with nanoseconds", () => {
+    assert.equal(child.StartTime, "2023-11-14T22:13:20.000000000Z");
+    assert.match(parent.StartTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    assert.equal(child.EndTime, "2023-11-14T22:13:21.000000005Z");
+  });
+
+  await t.step("attributes with Go's type names", () => {
+    assert.deepEqual(child.Attributes, [
+      { Key: "string", Value: { Type: "STRING", Value: HOSTILE } },
+      { Key: "int", Value: { Type: "INT64", Value: 6 } },
+      { Key: "float", Value: { Type: "FLOAT64", Value: 0.5 } },
+      { Key: "bool", Value: { Type: "BOOL", Value: true } },
+      { Key: "strings", Value: { Type: "STRINGSLICE", Value: ["a", "b"] } },
+      { Key: "ints", Value: { Type: "INT64SLICE", Value: [1, 2] } },
+      { Key: "floats", Value: { Type: "FLOAT64SLICE", Value: [1.5, 2] } },
+      { Key: "bools", Value: { Type: "BOOLSLICE", Value: [false] } },
+    ]);
+  });
+
+  await t.step("events, links and status", () => {
+    assert.deepEqual(child.Events, [{
+      Name: "rolled",
+      Attributes: [{ Key: "value", Value: { Type: "INT64", Value: 3 } }],
+      DroppedAttributeCount: 0,
+      Time: "2023-11-14T22:13:20.000000123Z",
+    }]);
+    assert.deepEqual(child.Links, [{
+      SpanContext: parent.SpanContext,
+      Attributes: [{
+        Key: "link.kind",
+        Value: { Type: "STRING", Value: "cause" },
+      }],
+      DroppedAttributeCount: 0,
+    }]);
+    assert.deepEqual(child.Status, { Code: "Error", Description: "bad luck" });
+    assert.equal(parent.Events, null);
+    assert.equal(parent.Links, null);
+    assert.deepEqual(parent.Status, { Code: "Unset", Description: "" });
+    assert.deepEqual(
+      [child.DroppedAttributes, child.DroppedEvents, child.DroppedLinks],
+      [0, 0, 0],
+    );
+  });
+
+  await t.step("resource sorted by key, and instrumentation scope", () => {
+    assert.deepEqual(child.Resource, [
+      { Key: "a.first", Value: { Type: "INT64", Value: 1 } },
+      { Key: "service.name", Value: { Type: "STRING", Value: "dice" } },
+    ]);
+    assert.deepEqual(child.InstrumentationScope, {
+      Name: "test-scope",
+      Version: "1.2.3",
+      SchemaURL: "",
+    });
+  });
+});
+
+Deno.test("StdoutSpanExporter never lets a control character reach the terminal", async (t) => {
+  for (const format of ["pretty", "compact"] as const) {
+    await t.step(format, async () => {
+      const text = await exportSpans(format);
+      // Pretty output may hold its own newlines and tabs; nothing else.
+      const allowed = format === "pretty" ? /[\n\t]/g : /\n/g;
+      const unsafe = [...text.replace(allowed, "")].filter((char) => {
+        const code = char.charCodeAt(0);
+        return code < 0x20 || (code >= 0x7f && code <= 0x9f) ||
+          code === 0x2028 ||
+          code === 0x2029;
+      });
+      assert.deepEqual(unsafe, []);
+      assert.ok(text.includes("\\u001b[2J"));
+      assert.ok(text.includes("\\u009b31m"));
+    });
+  }
+});
+
+Deno.test("StdoutSpanExporter in compact format prints one document per line", async () => {
+  const lines = (await exportSpans("compact")).split("\n");
+  assert.equal(lines.pop(), "");
+  assert.deepEqual(lines.map((line) => JSON.parse(line).Name), [
+    "child",
+    "parent",
+  ]);
+});
+
+Deno.test("StdoutLogRecordExporter prints the fields of Go's stdoutlog", async () => {
+  const sink = memorySink();
+  const provider = new LoggerProvider({
+    resource,
+    processors: [
+      new SimpleLogRecordProcessor({
+        exporter: new StdoutLogRecordExporter({ sink }),
+      }),
+    ],
+  });
+  provider.getLogger("test-scope").emit({
+    timestamp: [1700000000, 1],
+    severityNumber: SeverityNumber.INFO,
+    severityText: "INFO",
+    body: `${HOSTILE} is rolling the dice`,
+    attributes: {
+      result: 4,
+      nested: { list: [1, "x"], bytes: new Uint8Array([104, 105]) },
+      none: null,
+    },
+  });
+  await provider.shutdown();
+  const [record] = parseDocuments(sink.text);
+
+  assert.equal(record.Timestamp, "2023-11-14T22:13:20.000000001Z");
+  assert.match(record.ObservedTimestamp, /Z$/);
+  assert.equal(record.Severity, 9);
+  assert.equal(record.SeverityText, "INFO");
+  assert.deepEqual(record.Body, {
+    Type: "String",
+    Value: `${HOSTILE} is rolling the dice`,
+  });
+  assert.deepEqual(record.Attributes, [
+    { Key: "result", Value: { Type: "Int64", Value: 4 } },
+    {
+      Key: "nested",
+      Value: {
+        Type: "Map",
+        Value: [
+          {
+            Key: "list",
+            Value: {
+              Type: "Slice",
+              Value: [{ Type: "Int64", Value: 1 }, {
+                Type: "String",
+                Value: "x",
+              }],
+            },
+          },
+          { Key: "bytes", Value: { Type: "Bytes", Value: "aGk=" } },
+        ],
+      },
+    },
+    { Key: "none", Value: { Type: "Empty", Value: null } },
+  ]);
+  assert.equal(record.TraceID, "00000000000000000000000000000000");
+  assert.equal(record.SpanID, "0000000000000000");
+  assert.equal(record.TraceFlags, "00");
+  assert.equal(record.Resource.length, 2);
+  assert.deepEqual(record.Scope, {
+    Name: "test-scope",
+    Version: "",
+    SchemaURL: "",
+  });
+  assert.equal(record.DroppedAttributes, 0);
+});
+
+Deno.test("StdoutMetricExporter prints the fields of Go's stdoutmetric", async (t) => {
+  const sink = memorySink();
+  const provider = new MeterProvider({
+    resource,
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: new StdoutMetricExporter({ sink }),
+      }),
+    ],
+  });
+  const meter = provider.getMeter("test-scope", "0.1.0");
+  meter.createCounter("rolls", {
+    unit: "{roll}",
+    description: "Rolls.",
+    valueType: ValueType.INT,
+  })
+    .add(2, { face: 6 });
+  meter.createHistogram("latency", {
+    unit: "s",
+    advice: { explicitBucketBoundaries: [0.1, 1] },
+  })
+    .record(0.5);
+  meter.createUpDownCounter("active").add(-1);
+  meter.createGauge("temperature").record(21.5);
+  await provider.shutdown();
+  const [document] = parseDocuments(sink.text);
+  const [scopeMetrics] = document.ScopeMetrics;
+  const byName = Object.fromEntries(
+    scopeMetrics.Metrics.map((
+      metric: Json,
+    ) => [metric.Name, metric]),
+  );
+
+  await t.step("resource and scope", () => {
+    assert.equal(document.Resource.length, 2);
+    assert.deepEqual(scopeMetrics.Scope, {
+      Name: "test-scope",
+      Version: "0.1.0",
+      SchemaURL: "",
+    });
+  });
+
+  await t.step("sums with temporality and monotonicity", () => {
+    const rolls = byName.rolls;
+    assert.equal(rolls.Unit, "{roll}");
+    assert.equal(rolls.Description, "Rolls.");
+    assert.equal(rolls.Data.Temporality, "CumulativeTemporality");
+    assert.equal(rolls.Data.IsMonotonic, true);
+    const [point] = rolls.Data.DataPoints;
+    assert.deepEqual(point.Attributes, [{
+      Key: "face",
+      Value: { Type: "INT64", Value: 6 },
+    }]);
+    assert.equal(point.Value, 2);
+    assert.match(point.StartTime, /Z$/);
+    assert.match(point.Time, /Z$/);
+    assert.equal(byName.active.Data.IsMonotonic, false);
+    assert.equal(byName.active.Data.DataPoints[0].Value, -1);
+  });
+
+  await t.step(
+    "histograms with bounds, bucket counts, count, sum, min and max",
+    () => {
+      const [point] = byName.latency.Data.DataPoints;
+      assert.deepEqual(
+        { ...point, StartTime: 0, Time: 0 },
+        {
+          Attributes: [],
+          StartTime: 0,
+          Time: 0,
+          Count: 1,
+          Bounds: [0.1, 1],
+          BucketCounts: [0, 1, 0],
+          Min: 0.5,
+          Max: 0.5,
+          Sum: 0.5,
+        },
+      );
+      assert.equal(byName.latency.Data.Temporality, "CumulativeTemporality");
+    },
+  );
+
+  await t.step("gauges with their last value", () => {
+    assert.equal(byName.temperature.Data.DataPoints[0].Value, 21.5);
+    assert.equal(byName.temperature.Data.Temporality, undefined);
+  });
+});
+
+Deno.test("StdoutSpanExporter reports a failed write and refuses work after shutdown", async () => {
+  const failing: TextSink = {
+    write: () => Promise.reject(new Error("broken pipe")),
+  };
+  const exporter = new StdoutSpanExporter({ sink: failing });
+  const failed = await new Promise((resolve) => exporter.export([], resolve));
+  assert.deepEqual(failed, {
+    code: ExportResultCode.FAILED,
+    error: new Error("broken pipe"),
+  });
+
+  const working = new StdoutSpanExporter({ sink: memorySink() });
+  await working.shutdown();
+  const refused = await new Promise<{ code: ExportResultCode }>((resolve) =>
+    working.export([], resolve)
+  );
+  assert.equal(refused.code, ExportResultCode.FAILED);
+});
+
+Deno.test("StdoutMetricExporter.forceFlush() waits for writes under way", async () => {
+  let release = () => {};
+  const sink: TextSink = {
+    write: () => new Promise((resolve) => release = resolve),
+  };
+  const exporter = new StdoutMetricExporter({ sink });
+  let exported = false;
+  exporter.export({ resource, scopeMetrics: [] }, () => exported = true);
+  const flushed = exporter.forceFlush();
+  assert.equal(exported, false);
+  release();
+  await flushed;
+  assert.equal(exported, true);
+});
+
+Deno.test("render() escapes what JSON.stringify leaves raw", () => {
+  assert.equal(
+    render({ s: "\u007f\u0085\u2028" }, "compact"),
+    '{"s":"\\u007f\\u0085\\u2028"}\n',
+  );
+  assert.equal(render({ a: 1 }, "pretty"), '{\n\t"a": 1\n}\n');
+});
+
+Deno.test("formatTime() prints UTC with nine fractional digits", () => {
+  assert.equal(formatTime([0, 5]), "1970-01-01T00:00:00.000000005Z");
+  assert.equal(
+    formatTime([1700000000, 999999999]),
+    "2023-11-14T22:13:20.999999999Z",
+  );
+});

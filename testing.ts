@@ -1,0 +1,231 @@
+/**
+ * Test helpers: the real {@linkcode setupOTelSDK} with in-memory exporters,
+ * and ways to serve a request without binding a port.
+ *
+ * @module
+ */
+
+import { metrics } from "@opentelemetry/api";
+import {
+  InMemoryLogRecordExporter,
+  type ReadableLogRecord,
+} from "@opentelemetry/sdk-logs";
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  type MeterProvider,
+  type MetricData,
+} from "@opentelemetry/sdk-metrics";
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+} from "@opentelemetry/sdk-trace";
+import { DEFAULT_CONFIG } from "./config.ts";
+import { setupOTelSDK, type Shutdown } from "./otel.ts";
+
+// The SDK's in-memory span and log exporters forget everything on shutdown;
+// these keep it, so a test can shut the SDK down (which flushes) and then read.
+class KeepingSpanExporter extends InMemorySpanExporter {
+  override shutdown(): Promise<void> {
+    return this.forceFlush();
+  }
+}
+
+class KeepingLogRecordExporter extends InMemoryLogRecordExporter {
+  override shutdown(): Promise<void> {
+    return this.forceFlush();
+  }
+}
+
+/** The SDK as the service sets it up, exporting to memory. */
+export interface TestSDK {
+  /** Flushes and shuts down the SDK, then unregisters it. */
+  shutdown: Shutdown;
+  /** Every span exported so far. */
+  spans(): ReadableSpan[];
+  /** Every log record exported so far. */
+  logRecords(): ReadableLogRecord[];
+  /** The metric named `name` in the latest collection, if any. */
+  metric(name: string): MetricData | undefined;
+  /** Collects and exports the metrics now. */
+  collectMetrics(): Promise<void>;
+  /** What setup reported through `warn`. */
+  warnings: string[];
+}
+
+/** Sets up the SDK through {@linkcode setupOTelSDK} with in-memory exporters. */
+export async function setupTestSDK(): Promise<TestSDK> {
+  const spanExporter = new KeepingSpanExporter();
+  const logRecordExporter = new KeepingLogRecordExporter();
+  const metricExporter = new InMemoryMetricExporter(
+    AggregationTemporality.CUMULATIVE,
+  );
+  const warnings: string[] = [];
+  const shutdown = await setupOTelSDK({
+    config: DEFAULT_CONFIG,
+    spanExporter,
+    logRecordExporter,
+    metricExporter,
+    warn: (message) => warnings.push(message),
+  });
+  return {
+    shutdown,
+    spans: () => spanExporter.getFinishedSpans(),
+    logRecords: () => logRecordExporter.getFinishedLogRecords(),
+    metric(name) {
+      const collections = metricExporter.getMetrics();
+      const latest = collections[collections.length - 1];
+      return latest?.scopeMetrics
+        .flatMap((scope) => scope.metrics)
+        .find((metric) => metric.descriptor.name === name);
+    },
+    async collectMetrics() {
+      await (metrics.getMeterProvider() as MeterProvider).forceFlush();
+    },
+    warnings,
+  };
+}
+
+/** The connection details a handler sees for a client on 127.0.0.1:50000. */
+export const TEST_INFO: Deno.ServeHandlerInfo<Deno.NetAddr> = {
+  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50000 },
+  completed: Promise.resolve(),
+};
+
+/** Finds the one span named `name`; throws when there is none or several. */
+export function spanNamed(
+  spans: readonly ReadableSpan[],
+  name: string,
+): ReadableSpan {
+  const found = spans.filter((span) => span.name === name);
+  if (found.length !== 1) {
+    throw new Error(
+      `expected one span named ${
+        JSON.stringify(name)
+      }, found ${found.length} among ${
+        JSON.stringify(spans.map((span) => span.name))
+      }`,
+    );
+  }
+  return found[0];
+}
+
+/**
+ * A parsed JSON document. Tests read it field by field and assert on what
+ * they find, so a static type would only restate the assertions.
+ */
+// deno-lint-ignore no-explicit-any
+export type Json = any;
+
+/** Splits the stdout exporters' output, pretty or compact, into documents. */
+export function parseDocuments(text: string): Json[] {
+  // A document starts with "{" at the start of a line; nested objects are indented.
+  return text.split(/\n(?=\{)/).filter((doc) => doc.trim()).map((doc) =>
+    JSON.parse(doc)
+  );
+}
+
+/** A service process started by {@linkcode startService}. */
+export interface ServiceProcess {
+  /** The port it listens on, read from its "listening on" line. */
+  port: number;
+  /** Its process ID, which is also its process group ID. */
+  pid: number;
+  /** Sends `signal` to the whole process group, as a terminal's Ctrl+C does. */
+  signalGroup(signal: "INT" | "TERM"): Promise<void>;
+  /** Waits for the exit and returns the exit code and everything printed. */
+  exited(): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts `command` with PORT=0 in a process group of its own (through
+ * `setsid`), and waits until it says where it listens.
+ */
+export async function startService(
+  command: string[],
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
+  const child = new Deno.Command("setsid", {
+    args: command,
+    env: { PORT: "0", NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).text();
+  const decoder = new TextDecoder();
+  let stderr = "";
+  const reader = child.stderr.getReader();
+  const stderrDone = (async () => {
+    for (
+      let chunk = await reader.read();
+      !chunk.done;
+      chunk = await reader.read()
+    ) {
+      stderr += decoder.decode(chunk.value, { stream: true });
+    }
+  })();
+  const deadline = Date.now() + 30_000;
+  let port: number | undefined;
+  while (port === undefined) {
+    port = Number(/listening on http:\/\/[^ ]+:(\d+)\//.exec(stderr)?.[1]) ||
+      undefined;
+    if (port !== undefined) break;
+    const status = await Promise.race([
+      child.status,
+      new Promise((resolve) => setTimeout(resolve, 50)),
+    ]);
+    if (status || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(
+        `${command.join(" ")} did not start listening:\n${stderr}`,
+      );
+    }
+  }
+  return {
+    port,
+    pid: child.pid,
+    async signalGroup(signal) {
+      const { success } = await new Deno.Command("kill", {
+        args: ["-s", signal, "--", `-${child.pid}`],
+      }).output();
+      assertOk(success, `kill -s ${signal} -${child.pid} failed`);
+    },
+    async exited() {
+      const { code } = await child.status;
+      await stderrDone;
+      return { code, stdout: await stdout, stderr };
+    },
+  };
+}
+
+function assertOk(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** Runs `command` to its end with `env`, for commands that exit on their own. */
+export async function runToExit(
+  command: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [program, ...args] = command;
+  const output = await new Deno.Command(program, {
+    args,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Removes Deno's own notice about permissions in the config file. */
+export function ourStderrLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) =>
+    line.trim() !== "" &&
+    !line.includes("Permissions in the config file is an experimental feature")
+  );
+}

@@ -41,6 +41,7 @@ export type EnvLookup = (name: string) => string | undefined;
 
 /** A setting that cannot be used at all, such as a bad `PORT`. */
 export class ConfigError extends Error {
+  /** Names the class in stack traces and `String(error)`. */
   override name = "ConfigError";
 }
 

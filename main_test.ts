@@ -242,6 +242,37 @@ Deno.test("deno task start: a terminal's Ctrl+C flushes every signal and exits 0
   });
 });
 
+Deno.test("main.ts exits at once on a second Ctrl+C during a slow shutdown", async () => {
+  // Nobody reads stdout, so the exporters' writes wait once the pipe is
+  // full, and the final flush cannot finish: a slow shutdown.
+  const service = await startService(["deno", "run", "-P", "main.ts"], {}, {
+    holdStdout: true,
+  });
+  for (let i = 0; i < 40; i++) {
+    await (await fetch(`http://127.0.0.1:${service.port}/rolldice/Player${i}`))
+      .text();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // a batch is written
+  await service.signalGroup("INT");
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(
+    await service.hasExited(),
+    false,
+    "the shutdown is stuck on the full pipe",
+  );
+  await service.signalGroup("INT");
+  const { code, stderr } = await service.exited();
+  assert.equal(code, 130, stderr);
+  assert.match(
+    stderr,
+    /^dice: SIGINT: shutting down \(send it again to exit at once\)$/m,
+  );
+  assert.match(
+    stderr,
+    /^dice: SIGINT again: exiting without waiting for the shutdown$/m,
+  );
+});
+
 Deno.test("main.ts prints one compact document per line with DICE_CONSOLE_FORMAT=compact", async () => {
   const service = await startService(["deno", "run", "-P", "main.ts"], {
     DICE_CONSOLE_FORMAT: "compact",

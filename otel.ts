@@ -85,8 +85,8 @@ export interface OTelOptions {
 /**
  * Bootstraps the OpenTelemetry pipeline and registers it globally.
  *
- * The returned shutdown runs each cleanup step once, in reverse order of
- * setup, and reports every error together. It also unregisters the globals,
+ * The returned shutdown runs each cleanup step once, in the order of setup,
+ * and reports every error together. It also unregisters the globals,
  * so that the API is a no-op again afterwards and setup can run anew.
  * If setup fails, what it had already set up is shut down before it throws.
  */
@@ -98,24 +98,23 @@ export async function setupOTelSDK(
   const shutdownFuncs: Array<() => unknown> = [];
   let shutdownResult: Promise<void> | undefined;
 
-  // shutdown calls cleanup functions registered via shutdownFuncs.
-  // Calling it again returns the first call's result.
+  // SDK errors, such as a failed export, are reported through diag. Its
+  // logger is removed last, so that it still reports what shutdown hits.
+  const diagRegistered = diag.setLogger(new DiagConsoleLogger(), {
+    logLevel: DiagLogLevel.WARN,
+    suppressOverrideMessage: true,
+  });
+
+  // shutdown calls the cleanup functions registered via shutdownFuncs, in
+  // order, each once. Calling it again returns the first call's result.
   function shutdown(): Promise<void> {
-    shutdownResult ??= runAll(shutdownFuncs.splice(0).reverse());
+    shutdownResult ??= runAll(shutdownFuncs.splice(0)).finally(() => {
+      if (diagRegistered) diag.disable();
+    });
     return shutdownResult;
   }
 
   try {
-    // SDK errors, such as a failed export, are reported through diag.
-    register(
-      diag.setLogger(new DiagConsoleLogger(), {
-        logLevel: DiagLogLevel.WARN,
-        suppressOverrideMessage: true,
-      }),
-      "diag logger",
-    );
-    shutdownFuncs.push(() => diag.disable());
-
     register(
       context.setGlobalContextManager(new AsyncLocalStorageContextManager()),
       "context manager",

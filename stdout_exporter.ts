@@ -88,7 +88,7 @@ class StdoutExporter {
   readonly #pending = new Set<Promise<void>>();
   #stopped = false;
 
-  constructor(options: StdoutExporterOptions) {
+  constructor(options: StdoutExporterOptions = {}) {
     this.#sink = options.sink ?? stdoutSink();
     this.#format = options.format ?? "pretty";
   }
@@ -127,10 +127,6 @@ class StdoutExporter {
 
 /** Prints each span as a JSON document shaped like Go's `stdouttrace`. */
 export class StdoutSpanExporter extends StdoutExporter implements SpanExporter {
-  constructor(options: StdoutExporterOptions = {}) {
-    super(options);
-  }
-
   /** Writes one document per span. */
   export(
     spans: ReadableSpan[],
@@ -143,10 +139,6 @@ export class StdoutSpanExporter extends StdoutExporter implements SpanExporter {
 /** Prints each log record as a JSON document shaped like Go's `stdoutlog`. */
 export class StdoutLogRecordExporter extends StdoutExporter
   implements LogRecordExporter {
-  constructor(options: StdoutExporterOptions = {}) {
-    super(options);
-  }
-
   /** Writes one document per log record. */
   export(
     records: ReadableLogRecord[],
@@ -159,10 +151,6 @@ export class StdoutLogRecordExporter extends StdoutExporter
 /** Prints each collection as a JSON document shaped like Go's `stdoutmetric`. */
 export class StdoutMetricExporter extends StdoutExporter
   implements PushMetricExporter {
-  constructor(options: StdoutExporterOptions = {}) {
-    super(options);
-  }
-
   /** Writes one document for the whole collection. */
   export(
     metrics: ResourceMetrics,
@@ -363,8 +351,8 @@ function linkDocument(link: Link) {
   };
 }
 
-/** Builds the `stdouttrace` document of one span. */
-export function spanDocument(span: ReadableSpan) {
+// The `stdouttrace` document of one span.
+function spanDocument(span: ReadableSpan) {
   return {
     Name: span.name,
     SpanContext: spanContextDocument(span.spanContext()),
@@ -388,8 +376,8 @@ export function spanDocument(span: ReadableSpan) {
   };
 }
 
-/** Builds the `stdoutlog` document of one log record. */
-export function logRecordDocument(record: ReadableLogRecord) {
+// The `stdoutlog` document of one log record.
+function logRecordDocument(record: ReadableLogRecord) {
   const spanContext = record.spanContext;
   return {
     Timestamp: formatTime(record.hrTime),
@@ -479,8 +467,8 @@ function metricDataDocument(metric: MetricData) {
   }
 }
 
-/** Builds the `stdoutmetric` document of one collection. */
-export function resourceMetricsDocument(metrics: ResourceMetrics) {
+// The `stdoutmetric` document of one collection.
+function resourceMetricsDocument(metrics: ResourceMetrics) {
   return {
     Resource: resourceDocument(metrics.resource),
     ScopeMetrics: metrics.scopeMetrics.map((scopeMetrics) => ({

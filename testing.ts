@@ -135,15 +135,22 @@ export interface ServiceProcess {
   signalGroup(signal: "INT" | "TERM"): Promise<void>;
   /** Waits for the exit and returns the exit code and everything printed. */
   exited(): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Whether the process has exited, without waiting. */
+  hasExited(): boolean;
 }
 
 /**
  * Starts `command` with PORT=0 in a process group of its own (through
  * `setsid`), and waits until it says where it listens.
+ *
+ * With `holdStdout`, nothing reads the service's stdout until
+ * {@linkcode ServiceProcess.exited} is called, so that once the pipe is full
+ * its writes wait, as they do behind a stalled terminal or log shipper.
  */
 export async function startService(
   command: string[],
   env: Record<string, string> = {},
+  { holdStdout = false }: { holdStdout?: boolean } = {},
 ): Promise<ServiceProcess> {
   const child = new Deno.Command("setsid", {
     args: command,
@@ -152,7 +159,13 @@ export async function startService(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const stdout = new Response(child.stdout).text();
+  let exited = false;
+  child.status.then(() => exited = true);
+  let stdout: Promise<string> | undefined;
+  function readStdout(): Promise<string> {
+    return stdout ??= new Response(child.stdout).text();
+  }
+  if (!holdStdout) readStdout();
   const decoder = new TextDecoder();
   let stderr = "";
   const reader = child.stderr.getReader();
@@ -191,10 +204,11 @@ export async function startService(
       }).output();
       assertOk(success, `kill -s ${signal} -${child.pid} failed`);
     },
+    hasExited: () => exited,
     async exited() {
       const { code } = await child.status;
       await stderrDone;
-      return { code, stdout: await stdout, stderr };
+      return { code, stdout: await readStdout(), stderr };
     },
   };
 }

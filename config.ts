@@ -1,11 +1,16 @@
 /**
  * Reads the service's settings from environment variables.
  *
- * The rules follow the OpenTelemetry SDK environment-variable specification:
- * an empty value means unset, enumerations are case-insensitive, and a value
- * that cannot be parsed is reported in one line and replaced by the default.
- * `PORT` is the exception: a service that cannot listen where it was told to
- * must not start somewhere else, so a bad `PORT` is an error.
+ * The `OTEL_*` rules follow the OpenTelemetry SDK environment-variable
+ * specification: an empty value means unset, enumerations are
+ * case-insensitive, and a value that cannot be used is reported in one line
+ * and replaced by the default. `PORT` is the exception: a service that
+ * cannot listen where it was told to must not start somewhere else, so a bad
+ * `PORT` is an error.
+ *
+ * The OTLP exporter packages read `OTEL_EXPORTER_OTLP_*` (endpoint, headers,
+ * timeout, compression, certificates) themselves, so they are not read here,
+ * except for the protocol, which decides which package to use.
  *
  * @module
  */
@@ -13,28 +18,110 @@
 /** How the stdout exporters lay out each JSON document. */
 export type ConsoleFormat = "pretty" | "compact";
 
+/** Where one signal's telemetry goes. */
+export type ExporterName = "console" | "otlp";
+
+/** The OTLP transports this service can use. */
+export type OtlpProtocol = "http/protobuf" | "http/json";
+
+/** The context propagators this service can use. */
+export type PropagatorName = "tracecontext" | "baggage";
+
+/** The samplers the SDK provides, by their specification names. */
+export type SamplerName =
+  | "always_on"
+  | "always_off"
+  | "traceidratio"
+  | "parentbased_always_on"
+  | "parentbased_always_off"
+  | "parentbased_traceidratio";
+
+/** The telemetry signals. */
+export type Signal = "traces" | "metrics" | "logs";
+
+/** Where one signal goes and how. */
+export interface SignalConfig {
+  /** `OTEL_{SIGNAL}_EXPORTER`; empty for `none`. */
+  exporters: ExporterName[];
+  /** `OTEL_EXPORTER_OTLP_{SIGNAL}_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`. */
+  protocol: OtlpProtocol;
+}
+
+/** The settings of a batch processor (`OTEL_BSP_*` or `OTEL_BLRP_*`). */
+export interface BatchConfig {
+  /** Milliseconds between two exports. */
+  scheduledDelayMillis: number;
+  /** Milliseconds one export may take. */
+  exportTimeoutMillis: number;
+  /** Items kept waiting at most; more are dropped. */
+  maxQueueSize: number;
+  /** Items per export at most. */
+  maxExportBatchSize: number;
+}
+
 /** Everything the service reads from its environment. */
 export interface Config {
   /** TCP port to listen on; 0 picks a free one. */
   port: number;
-  /** `OTEL_BSP_SCHEDULE_DELAY`: milliseconds between two span exports. */
-  bspScheduleDelayMillis: number;
-  /** `OTEL_BLRP_SCHEDULE_DELAY`: milliseconds between two log record exports. */
-  blrpScheduleDelayMillis: number;
-  /** `OTEL_METRIC_EXPORT_INTERVAL`: milliseconds between two metric exports. */
-  metricExportIntervalMillis: number;
   /** `DICE_CONSOLE_FORMAT`: pretty-printed documents, or one per line. */
   consoleFormat: ConsoleFormat;
+  /** `OTEL_SDK_DISABLED`: no providers at all, only context propagation. */
+  sdkDisabled: boolean;
+  /** Where traces go. */
+  traces: SignalConfig;
+  /** Where metrics go. */
+  metrics: SignalConfig;
+  /** Where logs go. */
+  logs: SignalConfig;
+  /** `OTEL_PROPAGATORS`, in order; empty for `none`. */
+  propagators: PropagatorName[];
+  /** `OTEL_TRACES_SAMPLER` and, for the ratio samplers, `OTEL_TRACES_SAMPLER_ARG`. */
+  sampler: { name: SamplerName; ratio: number };
+  /** `OTEL_BSP_*`: the span batch processor. */
+  bsp: BatchConfig;
+  /** `OTEL_BLRP_*`: the log record batch processor. */
+  blrp: BatchConfig;
+  /** `OTEL_METRIC_EXPORT_INTERVAL`: milliseconds between two metric exports. */
+  metricExportIntervalMillis: number;
+  /** `OTEL_METRIC_EXPORT_TIMEOUT`: milliseconds one metric export may take. */
+  metricExportTimeoutMillis: number;
 }
 
-/** The defaults: the Go walkthrough's demo intervals, shorter than the SDK's. */
+const CONSOLE_ONLY: SignalConfig = Object.freeze({
+  exporters: Object.freeze(["console"]) as ExporterName[],
+  protocol: "http/protobuf",
+});
+
+/**
+ * The defaults. Exporters default to `console`, as in the Go walkthrough
+ * (the specification's default is `otlp`), and the three intervals are the
+ * walkthrough's demo values, shorter than the specification's 5 s, 5 s and
+ * 60 s, so that output appears while you watch.
+ */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   port: 8080,
-  bspScheduleDelayMillis: 1000,
-  blrpScheduleDelayMillis: 1000,
-  metricExportIntervalMillis: 3000,
   consoleFormat: "pretty",
-});
+  sdkDisabled: false,
+  traces: CONSOLE_ONLY,
+  metrics: CONSOLE_ONLY,
+  logs: CONSOLE_ONLY,
+  propagators: Object.freeze(["tracecontext", "baggage"]) as PropagatorName[],
+  sampler: Object.freeze({ name: "parentbased_always_on", ratio: 1 }),
+  bsp: Object.freeze({
+    scheduledDelayMillis: 1000,
+    exportTimeoutMillis: 30_000,
+    maxQueueSize: 2048,
+    maxExportBatchSize: 512,
+  }),
+  blrp: Object.freeze({
+    scheduledDelayMillis: 1000,
+    exportTimeoutMillis: 30_000,
+    maxQueueSize: 2048,
+    maxExportBatchSize: 512,
+  }),
+  metricExportIntervalMillis: 3000,
+  metricExportTimeoutMillis: 3000,
+}) as Config;
 
 /** Looks up one environment variable; `Deno.env.get` fits. */
 export type EnvLookup = (name: string) => string | undefined;
@@ -43,6 +130,94 @@ export type EnvLookup = (name: string) => string | undefined;
 export class ConfigError extends Error {
   /** Names the class in stack traces and `String(error)`. */
   override name = "ConfigError";
+}
+
+/** Reads variables and reports each unusable one once through `warn`. */
+class Reader {
+  constructor(
+    readonly env: EnvLookup,
+    readonly warn: (message: string) => void,
+  ) {}
+
+  /** The trimmed value, or undefined when unset or blank. */
+  get(name: string): string | undefined {
+    const value = this.env(name)?.trim();
+    return value ? value : undefined;
+  }
+
+  reject<T>(name: string, raw: string, accepts: string, fallback: T): T {
+    this.warn(
+      `${name} must be ${accepts}, got ${JSON.stringify(raw)}; using ${
+        Array.isArray(fallback) ? fallback.join(",") || "none" : fallback
+      }`,
+    );
+    return fallback;
+  }
+
+  /** A whole number of milliseconds, or of items, at least `min`. */
+  integer(name: string, fallback: number, min: number, unit: string): number {
+    const raw = this.get(name);
+    if (raw === undefined) return fallback;
+    // Digits only: "1e3", "0x10" and "12ms" are typos here, not numbers.
+    const value = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+    if (value >= min) return value;
+    const accepts = min === 0 ? "a non-negative integer" : "a positive integer";
+    return this.reject(name, raw, `${accepts} number of ${unit}`, fallback);
+  }
+
+  oneOf<T extends string>(
+    name: string,
+    accepted: readonly T[],
+    fallback: T,
+  ): T {
+    const raw = this.get(name);
+    if (raw === undefined) return fallback;
+    const value = accepted.find((candidate) => candidate === raw.toLowerCase());
+    if (value !== undefined) return value;
+    return this.reject(name, raw, `one of ${accepted.join(", ")}`, fallback);
+  }
+
+  /**
+   * A comma-separated list of `accepted` names or `none`. Unknown entries
+   * are reported in one line and skipped; when none is left, the default
+   * is used.
+   */
+  list<T extends string>(
+    name: string,
+    accepted: readonly T[],
+    fallback: readonly T[],
+  ): T[] {
+    const raw = this.get(name);
+    if (raw === undefined) return [...fallback];
+    const entries = raw.toLowerCase().split(",").map((entry) => entry.trim())
+      .filter((entry) => entry !== "");
+    const known = entries.filter((entry): entry is T =>
+      (accepted as readonly string[]).includes(entry)
+    );
+    const unknown = entries.filter((entry) =>
+      entry !== "none" && !known.includes(entry as T)
+    );
+    const chosen = [...new Set(known)];
+    if (unknown.length === 0) return chosen;
+    const kept = chosen.length > 0 ? chosen : [...fallback];
+    this.warn(
+      `${name} accepts a comma-separated list of ${
+        accepted.join(", ")
+      } or none; ` +
+        `${unknown.map((entry) => JSON.stringify(entry)).join(", ")} ${
+          unknown.length === 1 ? "is" : "are"
+        } not supported; using ${kept.join(",") || "none"}`,
+    );
+    return kept;
+  }
+
+  boolean(name: string): boolean {
+    const raw = this.get(name);
+    if (raw === undefined) return false;
+    if (raw.toLowerCase() === "true") return true;
+    if (raw.toLowerCase() === "false") return false;
+    return this.reject(name, raw, "true or false", false);
+  }
 }
 
 /**
@@ -55,47 +230,42 @@ export function readConfig(
   env: EnvLookup,
   warn: (message: string) => void,
 ): Config {
+  const read = new Reader(env, warn);
+  const metricExportIntervalMillis = read.integer(
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    DEFAULT_CONFIG.metricExportIntervalMillis,
+    1,
+    "milliseconds",
+  );
   return {
-    port: readPort(env),
-    bspScheduleDelayMillis: readMillis(
-      env,
-      warn,
-      "OTEL_BSP_SCHEDULE_DELAY",
-      DEFAULT_CONFIG.bspScheduleDelayMillis,
-      0,
-    ),
-    blrpScheduleDelayMillis: readMillis(
-      env,
-      warn,
-      "OTEL_BLRP_SCHEDULE_DELAY",
-      DEFAULT_CONFIG.blrpScheduleDelayMillis,
-      0,
-    ),
-    metricExportIntervalMillis: readMillis(
-      env,
-      warn,
-      "OTEL_METRIC_EXPORT_INTERVAL",
-      DEFAULT_CONFIG.metricExportIntervalMillis,
-      1,
-    ),
-    consoleFormat: readEnum(
-      env,
-      warn,
+    port: readPort(read),
+    consoleFormat: read.oneOf(
       "DICE_CONSOLE_FORMAT",
-      ["pretty", "compact"] as const,
+      ["pretty", "compact"],
       DEFAULT_CONFIG.consoleFormat,
+    ),
+    sdkDisabled: read.boolean("OTEL_SDK_DISABLED"),
+    traces: readSignal(read, "traces"),
+    metrics: readSignal(read, "metrics"),
+    logs: readSignal(read, "logs"),
+    propagators: read.list(
+      "OTEL_PROPAGATORS",
+      ["tracecontext", "baggage"],
+      DEFAULT_CONFIG.propagators,
+    ),
+    sampler: readSampler(read),
+    bsp: readBatch(read, "OTEL_BSP", DEFAULT_CONFIG.bsp),
+    blrp: readBatch(read, "OTEL_BLRP", DEFAULT_CONFIG.blrp),
+    metricExportIntervalMillis,
+    metricExportTimeoutMillis: readMetricExportTimeout(
+      read,
+      metricExportIntervalMillis,
     ),
   };
 }
 
-/** Returns the variable's value, or undefined when it is unset or blank. */
-function readSet(env: EnvLookup, name: string): string | undefined {
-  const value = env(name)?.trim();
-  return value ? value : undefined;
-}
-
-function readPort(env: EnvLookup): number {
-  const raw = readSet(env, "PORT");
+function readPort(read: Reader): number {
+  const raw = read.get("PORT");
   if (raw === undefined) return DEFAULT_CONFIG.port;
   const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!(port <= 65535)) {
@@ -106,44 +276,123 @@ function readPort(env: EnvLookup): number {
   return port;
 }
 
-function readMillis(
-  env: EnvLookup,
-  warn: (message: string) => void,
-  name: string,
-  fallback: number,
-  min: number,
-): number {
-  const raw = readSet(env, name);
-  if (raw === undefined) return fallback;
-  // Digits only: "1e3", "0x10" and "12ms" are typos here, not numbers.
-  const value = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
-  if (value >= min) return value;
-  const range = min === 0 ? "a non-negative" : `a positive`;
-  warn(
-    `${name} must be ${range} integer number of milliseconds, got ${
-      JSON.stringify(raw)
-    }; using ${fallback}`,
+const PROTOCOLS = ["http/protobuf", "http/json", "grpc"] as const;
+
+function readSignal(read: Reader, signal: Signal): SignalConfig {
+  const SIGNAL = signal.toUpperCase();
+  const exporters = read.list(
+    `OTEL_${SIGNAL}_EXPORTER`,
+    ["console", "otlp"],
+    DEFAULT_CONFIG[signal].exporters,
   );
-  return fallback;
+  const specific = `OTEL_EXPORTER_OTLP_${SIGNAL}_PROTOCOL`;
+  const name = read.get(specific) !== undefined
+    ? specific
+    : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  let protocol = read.oneOf(name, PROTOCOLS, "http/protobuf");
+  if (protocol === "grpc") {
+    read.warn(
+      `${name}=grpc is not supported by dice (it would bring @grpc/grpc-js ` +
+        "into the binary); using http/protobuf, which OpenTelemetry " +
+        "collectors accept on port 4318",
+    );
+    protocol = "http/protobuf";
+  }
+  return { exporters, protocol };
 }
 
-function readEnum<T extends string>(
-  env: EnvLookup,
-  warn: (message: string) => void,
-  name: string,
-  accepted: readonly T[],
-  fallback: T,
-): T {
-  const raw = readSet(env, name);
-  if (raw === undefined) return fallback;
-  const value = accepted.find((candidate) => candidate === raw.toLowerCase());
-  if (value !== undefined) return value;
-  warn(
-    `${name} must be one of ${accepted.join(", ")}, got ${
-      JSON.stringify(raw)
-    }; using ${fallback}`,
+const SAMPLERS: readonly SamplerName[] = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+];
+
+function readSampler(read: Reader): Config["sampler"] {
+  const name = read.oneOf(
+    "OTEL_TRACES_SAMPLER",
+    SAMPLERS,
+    DEFAULT_CONFIG.sampler.name,
   );
-  return fallback;
+  // The argument means something to the ratio samplers only.
+  if (!name.endsWith("traceidratio")) return { name, ratio: 1 };
+  const raw = read.get("OTEL_TRACES_SAMPLER_ARG");
+  if (raw === undefined) return { name, ratio: 1 };
+  const ratio = /^(\d+\.?\d*|\.\d+)$/.test(raw) ? Number(raw) : NaN;
+  if (ratio >= 0 && ratio <= 1) return { name, ratio };
+  return {
+    name,
+    ratio: read.reject(
+      "OTEL_TRACES_SAMPLER_ARG",
+      raw,
+      "a probability from 0 to 1",
+      1,
+    ),
+  };
+}
+
+function readBatch(
+  read: Reader,
+  prefix: "OTEL_BSP" | "OTEL_BLRP",
+  defaults: BatchConfig,
+): BatchConfig {
+  const maxQueueSize = read.integer(
+    `${prefix}_MAX_QUEUE_SIZE`,
+    defaults.maxQueueSize,
+    1,
+    "items",
+  );
+  let maxExportBatchSize = read.integer(
+    `${prefix}_MAX_EXPORT_BATCH_SIZE`,
+    defaults.maxExportBatchSize,
+    1,
+    "items",
+  );
+  if (maxExportBatchSize > maxQueueSize) {
+    // The specification: the batch size must not exceed the queue size.
+    maxExportBatchSize = read.reject(
+      `${prefix}_MAX_EXPORT_BATCH_SIZE`,
+      String(maxExportBatchSize),
+      `at most ${prefix}_MAX_QUEUE_SIZE (${maxQueueSize})`,
+      Math.min(defaults.maxExportBatchSize, maxQueueSize),
+    );
+  }
+  return {
+    scheduledDelayMillis: read.integer(
+      `${prefix}_SCHEDULE_DELAY`,
+      defaults.scheduledDelayMillis,
+      0,
+      "milliseconds",
+    ),
+    exportTimeoutMillis: read.integer(
+      `${prefix}_EXPORT_TIMEOUT`,
+      defaults.exportTimeoutMillis,
+      1,
+      "milliseconds",
+    ),
+    maxQueueSize,
+    maxExportBatchSize,
+  };
+}
+
+// The SDK refuses a metric export timeout longer than the interval.
+function readMetricExportTimeout(read: Reader, interval: number): number {
+  const fallback = Math.min(30_000, interval);
+  const timeout = read.integer(
+    "OTEL_METRIC_EXPORT_TIMEOUT",
+    fallback,
+    1,
+    "milliseconds",
+  );
+  if (timeout <= interval) return timeout;
+  return read.reject(
+    "OTEL_METRIC_EXPORT_TIMEOUT",
+    String(timeout),
+    `at most OTEL_METRIC_EXPORT_INTERVAL (${interval})`,
+    interval,
+  );
 }
 
 /**
@@ -153,4 +402,24 @@ function readEnum<T extends string>(
 export function isDenoTelemetryEnabled(env: EnvLookup): boolean {
   // Deno accepts "true" in any case, untrimmed, and nothing else (not "1").
   return env("OTEL_DENO")?.toLowerCase() === "true";
+}
+
+/**
+ * The host and port that a signal's OTLP exporter will connect to, worked
+ * out as the exporter packages do: the signal's own endpoint as is, else
+ * the base endpoint, else `http://localhost:4318`. A URL that does not
+ * parse counts as the default, as the exporters (which report it) do.
+ */
+export function otlpEndpointHost(env: EnvLookup, signal: Signal): string {
+  const read = new Reader(env, () => {});
+  const raw = read.get(`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`) ??
+    read.get("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "http://localhost:4318";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = new URL("http://localhost:4318");
+  }
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  return `${url.hostname}:${port}`;
 }

@@ -4,7 +4,9 @@ import {
   ConfigError,
   DEFAULT_CONFIG,
   isDenoTelemetryEnabled,
+  otlpEndpointHost,
   readConfig,
+  type SignalConfig,
 } from "./config.ts";
 
 function read(
@@ -18,30 +20,77 @@ function read(
   return { config, warnings };
 }
 
+/** Asserts that `env` changes only `changes` of the defaults, silently. */
+function assertReads(
+  env: Record<string, string>,
+  changes: Partial<Config>,
+): void {
+  const { config, warnings } = read(env);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config, { ...DEFAULT_CONFIG, ...changes });
+}
+
+/** Asserts that `env` leaves the defaults as they are, with one warning. */
+function assertRejects(
+  env: Record<string, string>,
+  warning: string,
+  changes: Partial<Config> = {},
+): void {
+  const { config, warnings } = read(env);
+  assert.deepEqual(warnings, [warning]);
+  assert.deepEqual(config, { ...DEFAULT_CONFIG, ...changes });
+}
+
+const console_: SignalConfig = {
+  exporters: ["console"],
+  protocol: "http/protobuf",
+};
+
 Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
-  assert.deepEqual(read({}), { config: DEFAULT_CONFIG, warnings: [] });
+  assertReads({}, {});
   assert.deepEqual(DEFAULT_CONFIG, {
     port: 8080,
-    bspScheduleDelayMillis: 1000,
-    blrpScheduleDelayMillis: 1000,
-    metricExportIntervalMillis: 3000,
     consoleFormat: "pretty",
+    sdkDisabled: false,
+    traces: console_,
+    metrics: console_,
+    logs: console_,
+    propagators: ["tracecontext", "baggage"],
+    sampler: { name: "parentbased_always_on", ratio: 1 },
+    bsp: {
+      scheduledDelayMillis: 1000,
+      exportTimeoutMillis: 30000,
+      maxQueueSize: 2048,
+      maxExportBatchSize: 512,
+    },
+    blrp: {
+      scheduledDelayMillis: 1000,
+      exportTimeoutMillis: 30000,
+      maxQueueSize: 2048,
+      maxExportBatchSize: 512,
+    },
+    metricExportIntervalMillis: 3000,
+    metricExportTimeoutMillis: 3000,
   });
+});
+
+Deno.test("readConfig() treats an empty or blank value as unset", () => {
+  assertReads({
+    PORT: "",
+    OTEL_TRACES_EXPORTER: " ",
+    OTEL_PROPAGATORS: "",
+    OTEL_SDK_DISABLED: "  ",
+  }, {});
 });
 
 Deno.test("readConfig() reads PORT", async (t) => {
   for (
-    const [raw, port] of [
-      ["0", 0],
-      ["80", 80],
-      [" 65535 ", 65535],
-      ["", 8080],
-      ["  ", 8080],
-    ] as const
+    const [raw, port] of [["0", 0], ["80", 80], [" 65535 ", 65535]] as const
   ) {
-    await t.step(JSON.stringify(raw), () => {
-      assert.equal(read({ PORT: raw }).config.port, port);
-    });
+    await t.step(
+      JSON.stringify(raw),
+      () => assertReads({ PORT: raw }, { port }),
+    );
   }
   for (
     const raw of ["abc", "-1", "65536", "80.5", "0x50", "1e3", "8080 8081"]
@@ -60,19 +109,202 @@ Deno.test("readConfig() reads PORT", async (t) => {
   }
 });
 
-Deno.test("readConfig() reads the export intervals in milliseconds", () => {
-  const { config, warnings } = read({
-    OTEL_BSP_SCHEDULE_DELAY: "250",
-    OTEL_BLRP_SCHEDULE_DELAY: "0",
-    OTEL_METRIC_EXPORT_INTERVAL: " 60000 ",
+Deno.test("readConfig() reads OTEL_{TRACES,METRICS,LOGS}_EXPORTER", async (t) => {
+  const cases: Array<[string, string, string[]]> = [
+    ["OTEL_TRACES_EXPORTER", "otlp", ["otlp"]],
+    ["OTEL_TRACES_EXPORTER", "otlp,console", ["otlp", "console"]],
+    ["OTEL_METRICS_EXPORTER", " OTLP , Console ", ["otlp", "console"]],
+    ["OTEL_LOGS_EXPORTER", "none", []],
+    ["OTEL_LOGS_EXPORTER", "console,console", ["console"]],
+    ["OTEL_TRACES_EXPORTER", "none,otlp", ["otlp"]],
+  ];
+  for (const [name, raw, exporters] of cases) {
+    await t.step(`${name}=${raw}`, () => {
+      const signal = name.split("_")[1].toLowerCase() as
+        | "traces"
+        | "metrics"
+        | "logs";
+      assertReads({ [name]: raw }, {
+        [signal]: { ...console_, exporters } as SignalConfig,
+      });
+    });
+  }
+  await t.step("skips what it does not support, with one line", () => {
+    assertRejects(
+      { OTEL_TRACES_EXPORTER: "otlp,zipkin" },
+      'OTEL_TRACES_EXPORTER accepts a comma-separated list of console, otlp or none; "zipkin" is not supported; using otlp',
+      { traces: { ...console_, exporters: ["otlp"] } },
+    );
+    assertRejects(
+      { OTEL_METRICS_EXPORTER: "prometheus,logging" },
+      'OTEL_METRICS_EXPORTER accepts a comma-separated list of console, otlp or none; "prometheus", "logging" are not supported; using console',
+    );
   });
-  assert.deepEqual(warnings, []);
-  assert.equal(config.bspScheduleDelayMillis, 250);
-  assert.equal(config.blrpScheduleDelayMillis, 0);
-  assert.equal(config.metricExportIntervalMillis, 60000);
 });
 
-Deno.test("readConfig() warns once per bad value and keeps the default", async (t) => {
+Deno.test("readConfig() reads the OTLP protocol, the signal's own first", async (t) => {
+  await t.step("http/json for all", () => {
+    const json: SignalConfig = {
+      exporters: ["console"],
+      protocol: "http/json",
+    };
+    assertReads({ OTEL_EXPORTER_OTLP_PROTOCOL: "HTTP/JSON" }, {
+      traces: json,
+      metrics: json,
+      logs: json,
+    });
+  });
+  await t.step("per signal", () => {
+    assertReads({
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: "http/protobuf",
+    }, {
+      traces: { ...console_, protocol: "http/json" },
+      logs: { ...console_, protocol: "http/json" },
+    });
+  });
+  await t.step("grpc: not supported, said once, http/protobuf used", () => {
+    assertRejects(
+      { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc" },
+      "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc is not supported by dice (it would bring @grpc/grpc-js into the binary); using http/protobuf, which OpenTelemetry collectors accept on port 4318",
+    );
+  });
+  await t.step("an unknown protocol", () => {
+    assertRejects(
+      { OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "http/xml" },
+      'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL must be one of http/protobuf, http/json, grpc, got "http/xml"; using http/protobuf',
+    );
+  });
+});
+
+Deno.test("readConfig() reads OTEL_SDK_DISABLED", () => {
+  assertReads({ OTEL_SDK_DISABLED: "TRUE" }, { sdkDisabled: true });
+  assertReads({ OTEL_SDK_DISABLED: "false" }, {});
+  assertRejects(
+    { OTEL_SDK_DISABLED: "yes" },
+    'OTEL_SDK_DISABLED must be true or false, got "yes"; using false',
+  );
+});
+
+Deno.test("readConfig() reads OTEL_PROPAGATORS", () => {
+  assertReads({ OTEL_PROPAGATORS: "baggage,tracecontext" }, {
+    propagators: ["baggage", "tracecontext"],
+  });
+  assertReads({ OTEL_PROPAGATORS: "none" }, { propagators: [] });
+  assertRejects(
+    { OTEL_PROPAGATORS: "tracecontext,b3" },
+    'OTEL_PROPAGATORS accepts a comma-separated list of tracecontext, baggage or none; "b3" is not supported; using tracecontext',
+    { propagators: ["tracecontext"] },
+  );
+});
+
+Deno.test("readConfig() reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG", async (t) => {
+  const cases: Array<[Record<string, string>, Config["sampler"]]> = [
+    [{ OTEL_TRACES_SAMPLER: "always_off" }, { name: "always_off", ratio: 1 }],
+    [{ OTEL_TRACES_SAMPLER: "AlWaYs_On" }, { name: "always_on", ratio: 1 }],
+    [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" }, {
+      name: "traceidratio",
+      ratio: 0.25,
+    }],
+    [{
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0",
+    }, {
+      name: "parentbased_traceidratio",
+      ratio: 0,
+    }],
+    [{ OTEL_TRACES_SAMPLER: "parentbased_traceidratio" }, {
+      name: "parentbased_traceidratio",
+      ratio: 1,
+    }],
+    [{
+      OTEL_TRACES_SAMPLER: "parentbased_always_off",
+      OTEL_TRACES_SAMPLER_ARG: "nonsense",
+    }, {
+      name: "parentbased_always_off",
+      ratio: 1,
+    }],
+  ];
+  for (const [env, sampler] of cases) {
+    await t.step(JSON.stringify(env), () => assertReads(env, { sampler }));
+  }
+  await t.step("rejects a ratio outside 0..1", () => {
+    assertRejects(
+      { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1.5" },
+      'OTEL_TRACES_SAMPLER_ARG must be a probability from 0 to 1, got "1.5"; using 1',
+      { sampler: { name: "traceidratio", ratio: 1 } },
+    );
+  });
+  await t.step("rejects a sampler it does not know", () => {
+    assertRejects(
+      { OTEL_TRACES_SAMPLER: "jaeger_remote" },
+      'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got "jaeger_remote"; using parentbased_always_on',
+    );
+  });
+});
+
+Deno.test("readConfig() reads the batch processor variables", async (t) => {
+  await t.step("OTEL_BSP_*", () => {
+    assertReads({
+      OTEL_BSP_SCHEDULE_DELAY: "250",
+      OTEL_BSP_EXPORT_TIMEOUT: "5000",
+      OTEL_BSP_MAX_QUEUE_SIZE: "100",
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "10",
+    }, {
+      bsp: {
+        scheduledDelayMillis: 250,
+        exportTimeoutMillis: 5000,
+        maxQueueSize: 100,
+        maxExportBatchSize: 10,
+      },
+    });
+  });
+  await t.step("OTEL_BLRP_*", () => {
+    assertReads({
+      OTEL_BLRP_SCHEDULE_DELAY: "0",
+      OTEL_BLRP_MAX_QUEUE_SIZE: "4096",
+    }, {
+      blrp: {
+        ...DEFAULT_CONFIG.blrp,
+        scheduledDelayMillis: 0,
+        maxQueueSize: 4096,
+      },
+    });
+  });
+  await t.step("a batch larger than the queue is cut to fit", () => {
+    assertRejects(
+      { OTEL_BSP_MAX_QUEUE_SIZE: "100", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "200" },
+      'OTEL_BSP_MAX_EXPORT_BATCH_SIZE must be at most OTEL_BSP_MAX_QUEUE_SIZE (100), got "200"; using 100',
+      {
+        bsp: {
+          ...DEFAULT_CONFIG.bsp,
+          maxQueueSize: 100,
+          maxExportBatchSize: 100,
+        },
+      },
+    );
+  });
+});
+
+Deno.test("readConfig() reads the metric export interval and timeout", () => {
+  assertReads({ OTEL_METRIC_EXPORT_INTERVAL: "60000" }, {
+    metricExportIntervalMillis: 60000,
+    metricExportTimeoutMillis: 30000,
+  });
+  assertReads({ OTEL_METRIC_EXPORT_INTERVAL: "1000" }, {
+    metricExportIntervalMillis: 1000,
+    metricExportTimeoutMillis: 1000,
+  });
+  assertReads({ OTEL_METRIC_EXPORT_TIMEOUT: "500" }, {
+    metricExportTimeoutMillis: 500,
+  });
+  assertRejects(
+    { OTEL_METRIC_EXPORT_TIMEOUT: "5000" },
+    'OTEL_METRIC_EXPORT_TIMEOUT must be at most OTEL_METRIC_EXPORT_INTERVAL (3000), got "5000"; using 3000',
+  );
+});
+
+Deno.test("readConfig() warns once per bad number and keeps the default", async (t) => {
   const cases: Array<[string, string, string]> = [
     [
       "OTEL_BSP_SCHEDULE_DELAY",
@@ -90,6 +322,12 @@ Deno.test("readConfig() warns once per bad value and keeps the default", async (
       "a non-negative integer number of milliseconds",
     ],
     [
+      "OTEL_BSP_EXPORT_TIMEOUT",
+      "0",
+      "a positive integer number of milliseconds",
+    ],
+    ["OTEL_BLRP_MAX_QUEUE_SIZE", "lots", "a positive integer number of items"],
+    [
       "OTEL_METRIC_EXPORT_INTERVAL",
       "0",
       "a positive integer number of milliseconds",
@@ -106,27 +344,60 @@ Deno.test("readConfig() warns once per bad value and keeps the default", async (
       const { config, warnings } = read({ [name]: raw });
       assert.deepEqual(config, DEFAULT_CONFIG);
       assert.equal(warnings.length, 1);
-      assert.match(
-        warnings[0],
-        new RegExp(
-          `^${name} must be ${accepts}, got "${
-            raw.replace(".", "\\.")
-          }"; using `,
+      assert.ok(
+        warnings[0].startsWith(
+          `${name} must be ${accepts}, got ${JSON.stringify(raw)}; using `,
         ),
+        warnings[0],
       );
     });
   }
 });
 
 Deno.test("readConfig() reads DICE_CONSOLE_FORMAT case-insensitively", () => {
-  assert.equal(
-    read({ DICE_CONSOLE_FORMAT: "Compact" }).config.consoleFormat,
-    "compact",
-  );
-  assert.equal(
-    read({ DICE_CONSOLE_FORMAT: "PRETTY" }).config.consoleFormat,
-    "pretty",
-  );
+  assertReads({ DICE_CONSOLE_FORMAT: "Compact" }, { consoleFormat: "compact" });
+  assertReads({ DICE_CONSOLE_FORMAT: "PRETTY" }, {});
+});
+
+Deno.test("otlpEndpointHost() finds the host as the OTLP exporters do", async (t) => {
+  const cases: Array<[Record<string, string>, string, string]> = [
+    [{}, "traces", "localhost:4318"],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" },
+      "logs",
+      "collector:4318",
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example" },
+      "metrics",
+      "otel.example:443",
+    ],
+    [
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:1",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:2/x",
+      },
+      "traces",
+      "b:2",
+    ],
+    [
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:1",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:2/x",
+      },
+      "logs",
+      "a:1",
+    ],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" }, "traces", "localhost:4318"],
+  ];
+  for (const [env, signal, host] of cases) {
+    await t.step(`${JSON.stringify(env)} ${signal}`, () => {
+      assert.equal(
+        otlpEndpointHost((name) => env[name], signal as "traces"),
+        host,
+      );
+    });
+  }
 });
 
 Deno.test("isDenoTelemetryEnabled() reads OTEL_DENO as Deno does", () => {

@@ -10,7 +10,6 @@
 import {
   context,
   diag,
-  DiagConsoleLogger,
   DiagLogLevel,
   logs,
   metrics,
@@ -21,6 +20,8 @@ import {
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
   CompositePropagator,
+  loggingErrorHandler,
+  setGlobalErrorHandler,
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from "@opentelemetry/core";
@@ -43,8 +44,13 @@ import {
   type PushMetricExporter,
 } from "@opentelemetry/sdk-metrics";
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BatchSpanProcessor,
+  ParentBasedSampler,
+  type Sampler,
   type SpanExporter,
+  TraceIdRatioBasedSampler,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import {
@@ -57,26 +63,34 @@ import {
   ATTR_PROCESS_RUNTIME_VERSION,
 } from "@opentelemetry/semantic-conventions/incubating";
 import denoJson from "./deno.json" with { type: "json" };
-import { type Config, DEFAULT_CONFIG } from "./config.ts";
 import {
-  StdoutLogRecordExporter,
-  StdoutMetricExporter,
-  stdoutSink,
-  StdoutSpanExporter,
-} from "./stdout_exporter.ts";
+  type Config,
+  DEFAULT_CONFIG,
+  type EnvLookup,
+  type PropagatorName,
+} from "./config.ts";
+import { RateLimitedDiagLogger } from "./diag_logger.ts";
+import {
+  newLogRecordExporters,
+  newMetricExporters,
+  newSpanExporters,
+} from "./exporters.ts";
+import { stdoutSink } from "./stdout_exporter.ts";
 
 /** Flushes and shuts down everything {@linkcode setupOTelSDK} set up. */
 export type Shutdown = () => Promise<void>;
 
 /** What {@linkcode setupOTelSDK} needs; every field has a default. */
 export interface OTelOptions {
-  /** Export intervals and console format; {@linkcode DEFAULT_CONFIG} by default. */
+  /** What to export where; {@linkcode DEFAULT_CONFIG} by default. */
   config?: Omit<Config, "port">;
-  /** Replaces the stdout span exporter (tests pass an in-memory one). */
+  /** Where the OTLP exporters' endpoints are looked up; `Deno.env.get` by default. */
+  env?: EnvLookup;
+  /** Replaces the configured span exporters (tests pass an in-memory one). */
   spanExporter?: SpanExporter;
-  /** Replaces the stdout metric exporter. */
+  /** Replaces the configured metric exporters. */
   metricExporter?: PushMetricExporter;
-  /** Replaces the stdout log record exporter. */
+  /** Replaces the configured log record exporters. */
   logRecordExporter?: LogRecordExporter;
   /** Reports a setting that was ignored; one line on stderr by default. */
   warn?: (message: string) => void;
@@ -85,30 +99,40 @@ export interface OTelOptions {
 /**
  * Bootstraps the OpenTelemetry pipeline and registers it globally.
  *
- * The returned shutdown runs each cleanup step once, in the order of setup,
- * and reports every error together. It also unregisters the globals,
- * so that the API is a no-op again afterwards and setup can run anew.
- * If setup fails, what it had already set up is shut down before it throws.
+ * The returned shutdown runs each cleanup step once and reports every error
+ * together. The steps run concurrently, so that three exporters stuck on a
+ * dead collector cost one export timeout, not three. Shutdown also
+ * unregisters the globals, so that the API is a no-op again afterwards and
+ * setup can run anew. If setup fails, what it had already set up is shut
+ * down before it throws.
  */
 export async function setupOTelSDK(
   options: OTelOptions = {},
 ): Promise<Shutdown> {
   const config = options.config ?? DEFAULT_CONFIG;
   const warn = options.warn ?? warnOnStderr;
+  const env = options.env ?? ((name: string) => Deno.env.get(name));
   const shutdownFuncs: Array<() => unknown> = [];
   let shutdownResult: Promise<void> | undefined;
 
-  // SDK errors, such as a failed export, are reported through diag. Its
-  // logger is removed last, so that it still reports what shutdown hits.
-  const diagRegistered = diag.setLogger(new DiagConsoleLogger(), {
+  // SDK errors, such as a failed export, are reported through diag, at a
+  // bounded rate. Its logger is removed last, so that it still reports what
+  // shutdown hits.
+  const diagLogger = new RateLimitedDiagLogger();
+  const diagRegistered = diag.setLogger(diagLogger, {
     logLevel: DiagLogLevel.WARN,
     suppressOverrideMessage: true,
   });
+  // The SDK's own handler prints an error as JSON with its stack; the
+  // message says what went wrong ("connect ECONNREFUSED 127.0.0.1:4318").
+  setGlobalErrorHandler((error) => diag.error(describeExportError(error)));
 
-  // shutdown calls the cleanup functions registered via shutdownFuncs, in
-  // order, each once. Calling it again returns the first call's result.
+  // shutdown calls the cleanup functions registered via shutdownFuncs, each
+  // once. Calling it again returns the first call's result.
   function shutdown(): Promise<void> {
     shutdownResult ??= runAll(shutdownFuncs.splice(0)).finally(() => {
+      diagLogger.flush();
+      setGlobalErrorHandler(loggingErrorHandler());
       if (diagRegistered) diag.disable();
     });
     return shutdownResult;
@@ -121,17 +145,24 @@ export async function setupOTelSDK(
     );
     shutdownFuncs.push(() => context.disable());
 
-    register(propagation.setGlobalPropagator(newPropagator()), "propagator");
+    register(
+      propagation.setGlobalPropagator(newPropagator(config.propagators)),
+      "propagator",
+    );
     shutdownFuncs.push(() => propagation.disable());
 
+    // OTEL_SDK_DISABLED: context still propagates, nothing is recorded.
+    if (config.sdkDisabled) return shutdown;
+
     const resource = newResource(warn);
-    const sink = stdoutSink();
-    const format = config.consoleFormat;
+    const stdout = { sink: stdoutSink(), format: config.consoleFormat };
 
     const tracerProvider = newTracerProvider(
       resource,
-      options.spanExporter ?? new StdoutSpanExporter({ sink, format }),
-      config.bspScheduleDelayMillis,
+      config,
+      options.spanExporter
+        ? [options.spanExporter]
+        : newSpanExporters(config.traces, stdout, env),
     );
     shutdownFuncs.push(() => tracerProvider.shutdown());
     register(trace.setGlobalTracerProvider(tracerProvider), "tracer provider");
@@ -139,8 +170,10 @@ export async function setupOTelSDK(
 
     const meterProvider = newMeterProvider(
       resource,
-      options.metricExporter ?? new StdoutMetricExporter({ sink, format }),
-      config.metricExportIntervalMillis,
+      config,
+      options.metricExporter
+        ? [options.metricExporter]
+        : newMetricExporters(config.metrics, stdout, env),
     );
     shutdownFuncs.push(() => meterProvider.shutdown());
     register(metrics.setGlobalMeterProvider(meterProvider), "meter provider");
@@ -148,9 +181,10 @@ export async function setupOTelSDK(
 
     const loggerProvider = newLoggerProvider(
       resource,
-      options.logRecordExporter ??
-        new StdoutLogRecordExporter({ sink, format }),
-      config.blrpScheduleDelayMillis,
+      config,
+      options.logRecordExporter
+        ? [options.logRecordExporter]
+        : newLogRecordExporters(config.logs, stdout, env),
     );
     shutdownFuncs.push(() => loggerProvider.shutdown());
     register(logs.setGlobalLoggerProvider(loggerProvider), "logger provider");
@@ -177,14 +211,12 @@ function register(registered: boolean, what: string): void {
 }
 
 async function runAll(steps: Array<() => unknown>): Promise<void> {
-  const errors: unknown[] = [];
-  for (const step of steps) {
-    try {
-      await step();
-    } catch (error) {
-      errors.push(error);
-    }
-  }
+  const results = await Promise.allSettled(
+    steps.map(async (step) => await step()),
+  );
+  const errors = results.flatMap((result) =>
+    result.status === "rejected" ? [result.reason] : []
+  );
   if (errors.length > 0) {
     throw new AggregateError(
       errors,
@@ -197,15 +229,53 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// OTLPExporterError carries the HTTP status in `code`; its message is only
+// the status text ("Internal Server Error").
+function describeExportError(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  const status = typeof code === "number" ? ` (HTTP ${code})` : "";
+  return messageOf(error) + status;
+}
+
 function warnOnStderr(message: string): void {
   console.error(`dice: ${message}`);
 }
 
-/** W3C Trace Context and W3C Baggage, to pass trace information across services. */
-export function newPropagator(): TextMapPropagator {
+const PROPAGATORS: Record<PropagatorName, () => TextMapPropagator> = {
+  tracecontext: () => new W3CTraceContextPropagator(),
+  baggage: () => new W3CBaggagePropagator(),
+};
+
+/**
+ * The propagators `OTEL_PROPAGATORS` names, in order, to pass trace
+ * information across services: W3C Trace Context and W3C Baggage by default.
+ */
+export function newPropagator(
+  names: readonly PropagatorName[] = DEFAULT_CONFIG.propagators,
+): TextMapPropagator {
   return new CompositePropagator({
-    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    propagators: names.map((name) => PROPAGATORS[name]()),
   });
+}
+
+/** The sampler `OTEL_TRACES_SAMPLER` names, with its ratio argument. */
+export function newSampler({ name, ratio }: Config["sampler"]): Sampler {
+  switch (name) {
+    case "always_on":
+      return new AlwaysOnSampler();
+    case "always_off":
+      return new AlwaysOffSampler();
+    case "traceidratio":
+      return new TraceIdRatioBasedSampler(ratio);
+    case "parentbased_always_on":
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case "parentbased_always_off":
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case "parentbased_traceidratio":
+      return new ParentBasedSampler({
+        root: new TraceIdRatioBasedSampler(ratio),
+      });
+  }
 }
 
 /**
@@ -241,49 +311,52 @@ export function newResource(warn: (message: string) => void): Resource {
     }));
 }
 
-/** A tracer provider that batches spans to `exporter`. */
+/** A tracer provider that samples as configured and batches spans to each exporter. */
 export function newTracerProvider(
   resource: Resource,
-  exporter: SpanExporter,
-  scheduledDelayMillis: number,
+  config: Pick<Config, "sampler" | "bsp">,
+  exporters: SpanExporter[],
 ): TracerProvider {
   return new TracerProvider({
     resource,
-    spanProcessors: [
-      new BatchSpanProcessor({ exporter, scheduledDelayMillis }),
-    ],
+    sampler: newSampler(config.sampler),
+    spanProcessors: exporters.map((exporter) =>
+      new BatchSpanProcessor({ exporter, ...config.bsp })
+    ),
   });
 }
 
-/** A meter provider that pushes cumulative metrics to `exporter` periodically. */
+/** A meter provider that pushes cumulative metrics to each exporter periodically. */
 export function newMeterProvider(
   resource: Resource,
-  exporter: PushMetricExporter,
-  exportIntervalMillis: number,
+  config: Pick<
+    Config,
+    "metricExportIntervalMillis" | "metricExportTimeoutMillis"
+  >,
+  exporters: PushMetricExporter[],
 ): MeterProvider {
   return new MeterProvider({
     resource,
-    readers: [
+    readers: exporters.map((exporter) =>
       new PeriodicExportingMetricReader({
         exporter,
-        exportIntervalMillis,
-        // The SDK's default timeout, clamped: it may not exceed the interval.
-        exportTimeoutMillis: Math.min(30_000, exportIntervalMillis),
-      }),
-    ],
+        exportIntervalMillis: config.metricExportIntervalMillis,
+        exportTimeoutMillis: config.metricExportTimeoutMillis,
+      })
+    ),
   });
 }
 
-/** A logger provider that batches log records to `exporter`. */
+/** A logger provider that batches log records to each exporter. */
 export function newLoggerProvider(
   resource: Resource,
-  exporter: LogRecordExporter,
-  scheduledDelayMillis: number,
+  config: Pick<Config, "blrp">,
+  exporters: LogRecordExporter[],
 ): LoggerProvider {
   return new LoggerProvider({
     resource,
-    processors: [
-      new BatchLogRecordProcessor({ exporter, scheduledDelayMillis }),
-    ],
+    processors: exporters.map((exporter) =>
+      new BatchLogRecordProcessor({ exporter, ...config.blrp })
+    ),
   });
 }

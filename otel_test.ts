@@ -15,7 +15,13 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import { type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
 import { DEFAULT_CONFIG } from "./config.ts";
-import { newPropagator, newResource, setupOTelSDK } from "./otel.ts";
+import denoJson from "./deno.json" with { type: "json" };
+import {
+  newPropagator,
+  newResource,
+  newSampler,
+  setupOTelSDK,
+} from "./otel.ts";
 import { setupTestSDK } from "./testing.ts";
 
 /** An exporter for every signal that counts its shutdowns and may fail them. */
@@ -205,9 +211,10 @@ Deno.test("setupOTelSDK() exports at the configured intervals, not the SDK defau
   const shutdown = await setupOTelSDK({
     config: {
       ...DEFAULT_CONFIG,
-      bspScheduleDelayMillis: 10,
-      blrpScheduleDelayMillis: 10,
+      bsp: { ...DEFAULT_CONFIG.bsp, scheduledDelayMillis: 10 },
+      blrp: { ...DEFAULT_CONFIG.blrp, scheduledDelayMillis: 10 },
       metricExportIntervalMillis: 20,
+      metricExportTimeoutMillis: 20,
     },
     spanExporter: exporter,
     metricExporter: exporter,
@@ -275,7 +282,8 @@ Deno.test("newResource()", async (t) => {
     assert.equal(attributes["process.runtime.name"], "deno");
     assert.equal(attributes["process.runtime.version"], Deno.version.deno);
     assert.equal(attributes["telemetry.sdk.name"], "opentelemetry");
-    assert.equal(attributes["telemetry.sdk.version"], "3.1.1");
+    const pinned = denoJson.imports["@opentelemetry/core"].split("@").pop();
+    assert.equal(attributes["telemetry.sdk.version"], pinned);
   });
 
   await t.step(
@@ -327,4 +335,81 @@ Deno.test("newResource()", async (t) => {
       },
     );
   }
+});
+
+Deno.test("newSampler() makes the sampler OTEL_TRACES_SAMPLER names", () => {
+  const cases = {
+    always_on: "AlwaysOnSampler",
+    always_off: "AlwaysOffSampler",
+    traceidratio: "TraceIdRatioBased{0.25}",
+    parentbased_always_on: "ParentBased{root=AlwaysOnSampler",
+    parentbased_always_off: "ParentBased{root=AlwaysOffSampler",
+    parentbased_traceidratio: "ParentBased{root=TraceIdRatioBased{0.25}",
+  } as const;
+  for (const [name, description] of Object.entries(cases)) {
+    const sampler = newSampler({
+      name: name as keyof typeof cases,
+      ratio: 0.25,
+    });
+    assert.ok(
+      sampler.toString().startsWith(description),
+      `${name}: ${sampler}`,
+    );
+  }
+});
+
+Deno.test("newPropagator() uses only what OTEL_PROPAGATORS names", () => {
+  assert.deepEqual(newPropagator(["baggage"]).fields(), ["baggage"]);
+  assert.deepEqual(newPropagator([]).fields(), []);
+  assert.deepEqual(newPropagator().fields(), [
+    "traceparent",
+    "tracestate",
+    "baggage",
+  ]);
+});
+
+Deno.test("setupOTelSDK() with OTEL_SDK_DISABLED records nothing but still propagates", async () => {
+  const exporter = new CountingExporter();
+  const shutdown = await setupOTelSDK({
+    config: { ...DEFAULT_CONFIG, sdkDisabled: true },
+    spanExporter: exporter,
+    metricExporter: exporter,
+    logRecordExporter: exporter,
+  });
+  try {
+    assert.equal(trace.getTracer("t").startSpan("s").isRecording(), false);
+    assert.deepEqual(propagation.fields(), [
+      "traceparent",
+      "tracestate",
+      "baggage",
+    ]);
+    logs.getLogger("t").emit({ body: "hello" });
+    metrics.getMeter("t").createCounter("c").add(1);
+  } finally {
+    await shutdown();
+  }
+  assert.equal(exporter.exported, 0);
+  assert.equal(exporter.shutdowns, 0, "no provider was even built");
+});
+
+Deno.test("setupOTelSDK() samples as configured", async () => {
+  const exporter = new CountingExporter();
+  const shutdown = await setupOTelSDK({
+    config: { ...DEFAULT_CONFIG, sampler: { name: "always_off", ratio: 1 } },
+    spanExporter: exporter,
+    metricExporter: new CountingExporter(),
+    logRecordExporter: new CountingExporter(),
+  });
+  try {
+    const span = trace.getTracer("t").startSpan("s");
+    assert.equal(span.isRecording(), false);
+    assert.ok(
+      trace.isSpanContextValid(span.spanContext()),
+      "still a valid context to propagate",
+    );
+    span.end();
+  } finally {
+    await shutdown();
+  }
+  assert.equal(exporter.exported, 0);
 });

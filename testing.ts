@@ -243,3 +243,80 @@ export function ourStderrLines(stderr: string): string[] {
     !line.includes("Permissions in the config file is an experimental feature")
   );
 }
+
+/** A real OTLP/HTTP receiver (see otlp_receiver/main.ts) and what it got. */
+export interface OtlpReceiver {
+  /** Its base URL, for OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:PORT`. */
+  url: string;
+  /** Everything received so far: `{signal, data}` per decoded or raw request. */
+  received: Json[];
+  /** Stops it and waits for its exit. */
+  close(): Promise<void>;
+}
+
+/** Starts the OTLP receiver on a free port of 127.0.0.1. */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const child = new Deno.Command("deno", {
+    args: ["run", "-P", "main.ts"],
+    cwd: new URL("./otlp_receiver/", import.meta.url).pathname,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const received: Json[] = [];
+  let stderr = "";
+  const stderrDone = new Response(child.stderr).text().then((text) =>
+    stderr = text
+  );
+  const url = Promise.withResolvers<string>();
+  const stdoutDone = (async () => {
+    let buffered = "";
+    for await (
+      const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+    ) {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const message = JSON.parse(line);
+        if (message.listening) {
+          url.resolve(
+            message.listening.replace(/\/$/, ""),
+          );
+        } else received.push(message);
+      }
+    }
+  })();
+  // The first run downloads the receiver's npm packages: give it a minute.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const started = await Promise.race([
+    url.promise,
+    child.status.then(() => undefined),
+    new Promise<undefined>((resolve) =>
+      timer = setTimeout(() => resolve(undefined), 60_000)
+    ),
+  ]);
+  clearTimeout(timer);
+  if (started === undefined) {
+    child.kill("SIGKILL");
+    await Promise.allSettled([child.status, stderrDone]);
+    throw new Error(`the OTLP receiver did not start:\n${stderr}`);
+  }
+  return {
+    url: started,
+    received,
+    async close() {
+      // The receiver answers a request before it decodes it: wait until
+      // every request it answered is decoded too (or 5 s have passed).
+      const deadline = Date.now() + 5000;
+      const count = (raw: boolean) =>
+        received.filter((r) => (r.signal === "request") === raw).length;
+      while (count(false) < count(true) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      child.kill("SIGTERM");
+      await Promise.all([child.status, stdoutDone, stderrDone]);
+    },
+  };
+}

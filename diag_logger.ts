@@ -1,0 +1,150 @@
+/**
+ * Where the SDK's own diagnostics go: stderr, at a bounded rate.
+ *
+ * With the collector down, every batch fails and the SDK says so every time;
+ * with a bad `OTEL_EXPORTER_OTLP_TIMEOUT`, each of the three exporters says
+ * the same thing. Printing all of it would bury everything else, so each
+ * distinct message is printed at most once per window, and at most a fixed
+ * number of lines per window in all; what is held back is counted and the
+ * count printed with the next line or at shutdown.
+ *
+ * @module
+ */
+
+import type { DiagLogger } from "@opentelemetry/api";
+
+/** Options of {@linkcode RateLimitedDiagLogger}; every field has a default. */
+export interface RateLimitOptions {
+  /** Writes one line; `console.error` by default. */
+  write?: (line: string) => void;
+  /** How long a message is held back after it was printed; 30 s by default. */
+  windowMillis?: number;
+  /** Lines printed per window at most, whatever the messages; 20 by default. */
+  maxLinesPerWindow?: number;
+  /** The clock, in milliseconds; replaceable for tests. */
+  now?: () => number;
+}
+
+interface Seen {
+  printedAt: number;
+  heldBack: number;
+}
+
+// Distinct messages remembered at most; the oldest is forgotten first.
+const MAX_REMEMBERED = 256;
+
+/** A {@linkcode DiagLogger} that writes one line per message, rate-limited. */
+export class RateLimitedDiagLogger implements DiagLogger {
+  readonly #write: (line: string) => void;
+  readonly #windowMillis: number;
+  readonly #maxLines: number;
+  readonly #now: () => number;
+  readonly #seen = new Map<string, Seen>();
+  #windowStart = -Infinity;
+  #linesInWindow = 0;
+  #heldBackOverall = 0;
+
+  constructor(options: RateLimitOptions = {}) {
+    this.#write = options.write ?? ((line) => console.error(line));
+    this.#windowMillis = options.windowMillis ?? 30_000;
+    this.#maxLines = options.maxLinesPerWindow ?? 20;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Reports an error of the SDK, such as a failed export. */
+  error(message: string, ...args: unknown[]): void {
+    this.#log("error", message, args);
+  }
+
+  /** Reports a problem the SDK worked around, such as a bad setting. */
+  warn(message: string, ...args: unknown[]): void {
+    this.#log("warning", message, args);
+  }
+
+  /** Reports a notable event. */
+  info(message: string, ...args: unknown[]): void {
+    this.#log("info", message, args);
+  }
+
+  /** Reports a detail for debugging. */
+  debug(message: string, ...args: unknown[]): void {
+    this.#log("debug", message, args);
+  }
+
+  /** Reports a fine detail for debugging. */
+  verbose(message: string, ...args: unknown[]): void {
+    this.#log("verbose", message, args);
+  }
+
+  /** Prints how often each message was held back since it was last printed. */
+  flush(): void {
+    for (const [text, seen] of this.#seen) {
+      if (seen.heldBack > 0) {
+        this.#write(`${text} (repeated ${times(seen.heldBack)} since)`);
+        seen.heldBack = 0;
+      }
+    }
+    if (this.#heldBackOverall > 0) {
+      this.#write(
+        `dice: otel: ${this.#heldBackOverall} more diagnostics were not printed`,
+      );
+      this.#heldBackOverall = 0;
+    }
+  }
+
+  #log(level: string, message: string, args: unknown[]): void {
+    const text = `dice: otel ${level}: ${
+      oneLine([message, ...args.map(describe)].join(" "))
+    }`;
+    const now = this.#now();
+    if (now - this.#windowStart >= this.#windowMillis) {
+      this.#windowStart = now;
+      this.#linesInWindow = 0;
+    }
+    const seen = this.#seen.get(text);
+    if (seen && now - seen.printedAt < this.#windowMillis) {
+      seen.heldBack++;
+      return;
+    }
+    if (this.#linesInWindow >= this.#maxLines) {
+      this.#heldBackOverall++;
+      return;
+    }
+    this.#linesInWindow++;
+    const repeats = seen?.heldBack
+      ? ` (repeated ${times(seen.heldBack)} since)`
+      : "";
+    const others = this.#heldBackOverall
+      ? ` (${this.#heldBackOverall} other diagnostics were not printed)`
+      : "";
+    this.#heldBackOverall = 0;
+    this.#write(text + repeats + others);
+    this.#seen.delete(text);
+    this.#seen.set(text, { printedAt: now, heldBack: 0 });
+    if (this.#seen.size > MAX_REMEMBERED) {
+      this.#seen.delete(this.#seen.keys().next().value!);
+    }
+  }
+}
+
+function times(count: number): string {
+  return count === 1 ? "once" : `${count} times`;
+}
+
+function describe(arg: unknown): string {
+  if (arg instanceof Error) return `${arg.name}: ${arg.message}`;
+  if (typeof arg === "string") return arg;
+  return Deno.inspect(arg, {
+    compact: true,
+    breakLength: Infinity,
+    colors: false,
+  });
+}
+
+// deno-lint-ignore no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+// One message, one line, whatever the error text holds.
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, " ").replace(CONTROL, "?");
+}

@@ -59,12 +59,38 @@ export interface BatchConfig {
   maxExportBatchSize: number;
 }
 
+/** Span limits (`OTEL_SPAN_*`, `OTEL_ATTRIBUTE_*`), in the SDK's terms. */
+export interface SpanLimitsConfig {
+  /** Characters kept of a string attribute value. */
+  attributeValueLengthLimit: number;
+  /** Attributes kept per span. */
+  attributeCountLimit: number;
+  /** Events kept per span. */
+  eventCountLimit: number;
+  /** Links kept per span. */
+  linkCountLimit: number;
+  /** Attributes kept per event. */
+  attributePerEventCountLimit: number;
+  /** Attributes kept per link. */
+  attributePerLinkCountLimit: number;
+}
+
+/** Log record limits (`OTEL_LOGRECORD_*`, `OTEL_ATTRIBUTE_*`). */
+export interface LogRecordLimitsConfig {
+  /** Characters kept of a string attribute value. */
+  attributeValueLengthLimit: number;
+  /** Attributes kept per log record. */
+  attributeCountLimit: number;
+}
+
 /** Everything the service reads from its environment. */
 export interface Config {
   /** TCP port to listen on; 0 picks a free one. */
   port: number;
   /** `DICE_CONSOLE_FORMAT`: pretty-printed documents, or one per line. */
   consoleFormat: ConsoleFormat;
+  /** `DICE_SHUTDOWN_TIMEOUT`: milliseconds a graceful shutdown may take in all. */
+  shutdownTimeoutMillis: number;
   /** `OTEL_SDK_DISABLED`: no providers at all, only context propagation. */
   sdkDisabled: boolean;
   /** Where traces go. */
@@ -85,6 +111,10 @@ export interface Config {
   metricExportIntervalMillis: number;
   /** `OTEL_METRIC_EXPORT_TIMEOUT`: milliseconds one metric export may take. */
   metricExportTimeoutMillis: number;
+  /** How much of a span is kept. */
+  spanLimits: SpanLimitsConfig;
+  /** How much of a log record is kept. */
+  logRecordLimits: LogRecordLimitsConfig;
 }
 
 const CONSOLE_ONLY: SignalConfig = Object.freeze({
@@ -96,11 +126,16 @@ const CONSOLE_ONLY: SignalConfig = Object.freeze({
  * The defaults. Exporters default to `console`, as in the Go walkthrough
  * (the specification's default is `otlp`), and the three intervals are the
  * walkthrough's demo values, shorter than the specification's 5 s, 5 s and
- * 60 s, so that output appears while you watch.
+ * 60 s, so that output appears while you watch. Attribute values are cut
+ * at 4096 characters (the specification sets no limit): a queue of 2048
+ * items then holds megabytes, not the gigabytes that 64 KiB request
+ * headers could fill it with.
  */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   port: 8080,
   consoleFormat: "pretty",
+  // Under Kubernetes' default 30 s grace period, with room to spare.
+  shutdownTimeoutMillis: 20_000,
   sdkDisabled: false,
   traces: CONSOLE_ONLY,
   metrics: CONSOLE_ONLY,
@@ -121,6 +156,18 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   }),
   metricExportIntervalMillis: 3000,
   metricExportTimeoutMillis: 3000,
+  spanLimits: Object.freeze({
+    attributeValueLengthLimit: 4096,
+    attributeCountLimit: 128,
+    eventCountLimit: 128,
+    linkCountLimit: 128,
+    attributePerEventCountLimit: 128,
+    attributePerLinkCountLimit: 128,
+  }),
+  logRecordLimits: Object.freeze({
+    attributeValueLengthLimit: 4096,
+    attributeCountLimit: 128,
+  }),
 }) as Config;
 
 /** Looks up one environment variable; `Deno.env.get` fits. */
@@ -244,6 +291,12 @@ export function readConfig(
       ["pretty", "compact"],
       DEFAULT_CONFIG.consoleFormat,
     ),
+    shutdownTimeoutMillis: read.integer(
+      "DICE_SHUTDOWN_TIMEOUT",
+      DEFAULT_CONFIG.shutdownTimeoutMillis,
+      1,
+      "milliseconds",
+    ),
     sdkDisabled: read.boolean("OTEL_SDK_DISABLED"),
     traces: readSignal(read, "traces"),
     metrics: readSignal(read, "metrics"),
@@ -261,6 +314,81 @@ export function readConfig(
       read,
       metricExportIntervalMillis,
     ),
+    ...readLimits(read),
+  };
+}
+
+// The model-specific variables (OTEL_SPAN_*, OTEL_LOGRECORD_*) win over the
+// general ones (OTEL_ATTRIBUTE_*), which win over the defaults.
+function readLimits(
+  read: Reader,
+): Pick<Config, "spanLimits" | "logRecordLimits"> {
+  const span = DEFAULT_CONFIG.spanLimits;
+  const valueLength = read.integer(
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    span.attributeValueLengthLimit,
+    1,
+    "characters",
+  );
+  const count = read.integer(
+    "OTEL_ATTRIBUTE_COUNT_LIMIT",
+    span.attributeCountLimit,
+    0,
+    "attributes",
+  );
+  return {
+    spanLimits: {
+      attributeValueLengthLimit: read.integer(
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        valueLength,
+        1,
+        "characters",
+      ),
+      attributeCountLimit: read.integer(
+        "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+        count,
+        0,
+        "attributes",
+      ),
+      eventCountLimit: read.integer(
+        "OTEL_SPAN_EVENT_COUNT_LIMIT",
+        span.eventCountLimit,
+        0,
+        "events",
+      ),
+      linkCountLimit: read.integer(
+        "OTEL_SPAN_LINK_COUNT_LIMIT",
+        span.linkCountLimit,
+        0,
+        "links",
+      ),
+      attributePerEventCountLimit: read.integer(
+        "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+        span.attributePerEventCountLimit,
+        0,
+        "attributes",
+      ),
+      attributePerLinkCountLimit: read.integer(
+        "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+        span.attributePerLinkCountLimit,
+        0,
+        "attributes",
+      ),
+    },
+    logRecordLimits: {
+      attributeValueLengthLimit: read.integer(
+        "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        valueLength,
+        1,
+        "characters",
+      ),
+      attributeCountLimit: read.integer(
+        "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT",
+        count,
+        0,
+        "attributes",
+      ),
+    },
   };
 }
 

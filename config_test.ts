@@ -51,6 +51,7 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
   assert.deepEqual(DEFAULT_CONFIG, {
     port: 8080,
     consoleFormat: "pretty",
+    shutdownTimeoutMillis: 20000,
     sdkDisabled: false,
     traces: console_,
     metrics: console_,
@@ -71,6 +72,18 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
     },
     metricExportIntervalMillis: 3000,
     metricExportTimeoutMillis: 3000,
+    spanLimits: {
+      attributeValueLengthLimit: 4096,
+      attributeCountLimit: 128,
+      eventCountLimit: 128,
+      linkCountLimit: 128,
+      attributePerEventCountLimit: 128,
+      attributePerLinkCountLimit: 128,
+    },
+    logRecordLimits: {
+      attributeValueLengthLimit: 4096,
+      attributeCountLimit: 128,
+    },
   });
 });
 
@@ -352,6 +365,40 @@ Deno.test("readConfig() warns once per bad number and keeps the default", async 
       );
     });
   }
+});
+
+Deno.test("readConfig() reads the attribute limits, the specific ones first", () => {
+  assertReads({
+    OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "100",
+    OTEL_ATTRIBUTE_COUNT_LIMIT: "10",
+    OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: "50",
+    OTEL_SPAN_EVENT_COUNT_LIMIT: "0",
+    OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: "3",
+  }, {
+    spanLimits: {
+      attributeValueLengthLimit: 100,
+      attributeCountLimit: 10,
+      eventCountLimit: 0,
+      linkCountLimit: 128,
+      attributePerEventCountLimit: 128,
+      attributePerLinkCountLimit: 3,
+    },
+    logRecordLimits: { attributeValueLengthLimit: 50, attributeCountLimit: 10 },
+  });
+  assertRejects(
+    { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: "0" },
+    'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT must be a positive integer number of characters, got "0"; using 4096',
+  );
+});
+
+Deno.test("readConfig() reads DICE_SHUTDOWN_TIMEOUT", () => {
+  assertReads({ DICE_SHUTDOWN_TIMEOUT: "5000" }, {
+    shutdownTimeoutMillis: 5000,
+  });
+  assertRejects(
+    { DICE_SHUTDOWN_TIMEOUT: "5s" },
+    'DICE_SHUTDOWN_TIMEOUT must be a positive integer number of milliseconds, got "5s"; using 20000',
+  );
 });
 
 Deno.test("readConfig() reads DICE_CONSOLE_FORMAT case-insensitively", () => {

@@ -16,6 +16,7 @@ import { OTLPMetricExporter as OTLPJsonMetricExporter } from "@opentelemetry/exp
 import { OTLPMetricExporter as OTLPProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import type { MeterProvider } from "@opentelemetry/api";
 import type { LogRecordExporter } from "@opentelemetry/sdk-logs";
 import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
@@ -32,18 +33,23 @@ import {
   StdoutSpanExporter,
 } from "./stdout_exporter.ts";
 
-/** Makes the span exporters that `traces` names. */
+/**
+ * Makes the span exporters that `traces` names; the OTLP ones count what
+ * they export and fail in `selfObs`.
+ */
 export function newSpanExporters(
   traces: SignalConfig,
   stdout: StdoutExporterOptions,
   env: EnvLookup,
+  selfObs?: MeterProvider,
 ): SpanExporter[] {
   return traces.exporters.map((name) => {
     if (name === "console") return new StdoutSpanExporter(stdout);
     assertNetPermission(env, "traces");
+    const options = { selfObsMeterProvider: selfObs };
     return traces.protocol === "http/json"
-      ? new OTLPJsonTraceExporter()
-      : new OTLPProtoTraceExporter();
+      ? new OTLPJsonTraceExporter(options)
+      : new OTLPProtoTraceExporter(options);
   });
 }
 
@@ -62,18 +68,23 @@ export function newMetricExporters(
   });
 }
 
-/** Makes the log record exporters that `logs` names. */
+/**
+ * Makes the log record exporters that `logs` names; the OTLP ones count
+ * what they export and fail in `selfObs`.
+ */
 export function newLogRecordExporters(
   logs: SignalConfig,
   stdout: StdoutExporterOptions,
   env: EnvLookup,
+  selfObs?: MeterProvider,
 ): LogRecordExporter[] {
   return logs.exporters.map((name) => {
     if (name === "console") return new StdoutLogRecordExporter(stdout);
     assertNetPermission(env, "logs");
+    const options = { selfObsMeterProvider: selfObs };
     return logs.protocol === "http/json"
-      ? new OTLPJsonLogExporter()
-      : new OTLPProtoLogExporter();
+      ? new OTLPJsonLogExporter(options)
+      : new OTLPProtoLogExporter(options);
   });
 }
 

@@ -39,6 +39,13 @@ export function newHTTPHandler(): ServeHandler {
   return newHandler((request) => mux.serve(request));
 }
 
+function serviceUnavailable(): Response {
+  return new Response("503 service unavailable: starting\n", {
+    status: 503,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
 function log(message: string): void {
   console.error(`dice: ${message}`);
 }
@@ -66,39 +73,53 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  let otelShutdown;
-  try {
-    otelShutdown = await setupOTelSDK({ config, warn: log });
-  } catch (error) {
-    log(`cannot set up OpenTelemetry: ${messageOf(error)}`);
-    return 1;
-  }
-
-  // Listen for signals before serving, so that none is missed.
+  // Listen for signals before anything else, so that none is missed.
   const signal = shutdownSignal((code, signal) => {
     log(`${signal} again: exiting without waiting for the shutdown`);
     Deno.exit(code);
   });
-  let server: Deno.HttpServer;
+
+  // Bind the port before setting up OpenTelemetry, so that a port in use
+  // stops the service before it has any telemetry to flush. The moment
+  // in between is answered with 503.
+  let handler: ServeHandler = serviceUnavailable;
+  let server: Deno.HttpServer<Deno.NetAddr>;
   try {
-    server = Deno.serve({
-      port: config.port,
-      hostname: "0.0.0.0",
-      onListen({ hostname, port }) {
-        log(
-          `listening on http://${hostname}:${port}/ ` +
-            `(try http://localhost:${port}/rolldice/Alice)`,
-        );
-      },
-    }, newHTTPHandler());
+    server = Deno.serve(
+      { port: config.port, hostname: "0.0.0.0", onListen() {} },
+      (request, info) => handler(request, info),
+    );
   } catch (error) {
-    await otelShutdown();
     if (!(error instanceof Deno.errors.AddrInUse)) throw error;
     log(`port ${config.port} is already in use; set PORT to a free port`);
     return 1;
   }
 
+  let otelShutdown;
+  try {
+    otelShutdown = await setupOTelSDK({ config, warn: log });
+  } catch (error) {
+    log(`cannot set up OpenTelemetry: ${messageOf(error)}`);
+    await server.shutdown();
+    return 1;
+  }
+  handler = newHTTPHandler();
+  const { hostname, port } = server.addr;
+  log(
+    `listening on http://${hostname}:${port}/ ` +
+      `(try http://localhost:${port}/rolldice/Alice)`,
+  );
+
   log(`${await signal}: shutting down (send it again to exit at once)`);
+  // A stuck client or a stdout nobody reads must not keep the process
+  // alive until the platform kills it without a word.
+  const deadline = setTimeout(() => {
+    log(
+      `shutdown did not finish within ${config.shutdownTimeoutMillis} ms ` +
+        "(DICE_SHUTDOWN_TIMEOUT); exiting without waiting any longer",
+    );
+    Deno.exit(1);
+  }, config.shutdownTimeoutMillis);
   await server.shutdown();
   try {
     await otelShutdown();
@@ -107,6 +128,7 @@ async function main(): Promise<number> {
     // shutdown a platform asked for: say what was lost, and exit 0.
     log(messageOf(error));
   }
+  clearTimeout(deadline);
   return 0;
 }
 

@@ -273,6 +273,25 @@ Deno.test("main.ts exits at once on a second Ctrl+C during a slow shutdown", asy
   );
 });
 
+Deno.test("main.ts gives up a shutdown that takes longer than DICE_SHUTDOWN_TIMEOUT", async () => {
+  // As above, nobody reads stdout: the final flush cannot finish.
+  const service = await startService(["deno", "run", "-P", "main.ts"], {
+    DICE_SHUTDOWN_TIMEOUT: "1500",
+  }, { holdStdout: true });
+  for (let i = 0; i < 40; i++) {
+    await (await fetch(`http://127.0.0.1:${service.port}/rolldice/Player${i}`))
+      .text();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500)); // a batch is written
+  await service.signalGroup("TERM");
+  const { code, stderr } = await service.exited();
+  assert.equal(code, 1, stderr);
+  assert.match(
+    stderr,
+    /^dice: shutdown did not finish within 1500 ms \(DICE_SHUTDOWN_TIMEOUT\); exiting without waiting any longer$/m,
+  );
+});
+
 Deno.test("main.ts prints one compact document per line with DICE_CONSOLE_FORMAT=compact", async () => {
   const service = await startService(["deno", "run", "-P", "main.ts"], {
     DICE_CONSOLE_FORMAT: "compact",

@@ -83,7 +83,7 @@ export type Shutdown = () => Promise<void>;
 /** What {@linkcode setupOTelSDK} needs; every field has a default. */
 export interface OTelOptions {
   /** What to export where; {@linkcode DEFAULT_CONFIG} by default. */
-  config?: Omit<Config, "port">;
+  config?: Omit<Config, "port" | "shutdownTimeoutMillis">;
   /** Where the OTLP exporters' endpoints are looked up; `Deno.env.get` by default. */
   env?: EnvLookup;
   /** Replaces the configured span exporters (tests pass an in-memory one). */
@@ -127,10 +127,19 @@ export async function setupOTelSDK(
   // message says what went wrong ("connect ECONNREFUSED 127.0.0.1:4318").
   setGlobalErrorHandler((error) => diag.error(describeExportError(error)));
 
+  // The three stdout exporters share one sink, so that their documents
+  // never interleave.
+  const sink = stdoutSink();
+
   // shutdown calls the cleanup functions registered via shutdownFuncs, each
   // once. Calling it again returns the first call's result.
   function shutdown(): Promise<void> {
     shutdownResult ??= runAll(shutdownFuncs.splice(0)).finally(() => {
+      if (sink.dropped > 0) {
+        warn(
+          `${sink.dropped} telemetry documents could not be written to stdout`,
+        );
+      }
       diagLogger.flush();
       setGlobalErrorHandler(loggingErrorHandler());
       if (diagRegistered) diag.disable();
@@ -155,19 +164,11 @@ export async function setupOTelSDK(
     if (config.sdkDisabled) return shutdown;
 
     const resource = newResource(warn);
-    const stdout = { sink: stdoutSink(), format: config.consoleFormat };
+    const stdout = { sink, format: config.consoleFormat };
 
-    const tracerProvider = newTracerProvider(
-      resource,
-      config,
-      options.spanExporter
-        ? [options.spanExporter]
-        : newSpanExporters(config.traces, stdout, env),
-    );
-    shutdownFuncs.push(() => tracerProvider.shutdown());
-    register(trace.setGlobalTracerProvider(tracerProvider), "tracer provider");
-    shutdownFuncs.push(() => trace.disable());
-
+    // The meter provider comes first: the span and log record processors
+    // and exporters count what they export, fail or drop in it (the
+    // otel.sdk.* metrics), so that a user sees when telemetry is lost.
     const meterProvider = newMeterProvider(
       resource,
       config,
@@ -179,12 +180,25 @@ export async function setupOTelSDK(
     register(metrics.setGlobalMeterProvider(meterProvider), "meter provider");
     shutdownFuncs.push(() => metrics.disable());
 
+    const tracerProvider = newTracerProvider(
+      resource,
+      config,
+      options.spanExporter
+        ? [options.spanExporter]
+        : newSpanExporters(config.traces, stdout, env, meterProvider),
+      meterProvider,
+    );
+    shutdownFuncs.push(() => tracerProvider.shutdown());
+    register(trace.setGlobalTracerProvider(tracerProvider), "tracer provider");
+    shutdownFuncs.push(() => trace.disable());
+
     const loggerProvider = newLoggerProvider(
       resource,
       config,
       options.logRecordExporter
         ? [options.logRecordExporter]
-        : newLogRecordExporters(config.logs, stdout, env),
+        : newLogRecordExporters(config.logs, stdout, env, meterProvider),
+      meterProvider,
     );
     shutdownFuncs.push(() => loggerProvider.shutdown());
     register(logs.setGlobalLoggerProvider(loggerProvider), "logger provider");
@@ -311,17 +325,26 @@ export function newResource(warn: (message: string) => void): Resource {
     }));
 }
 
-/** A tracer provider that samples as configured and batches spans to each exporter. */
+/**
+ * A tracer provider that samples and limits spans as configured, and batches
+ * them to each exporter; its processors count their work in `selfObs`.
+ */
 export function newTracerProvider(
   resource: Resource,
-  config: Pick<Config, "sampler" | "bsp">,
+  config: Pick<Config, "sampler" | "bsp" | "spanLimits">,
   exporters: SpanExporter[],
+  selfObs?: MeterProvider,
 ): TracerProvider {
   return new TracerProvider({
     resource,
     sampler: newSampler(config.sampler),
+    spanLimits: config.spanLimits,
     spanProcessors: exporters.map((exporter) =>
-      new BatchSpanProcessor({ exporter, ...config.bsp })
+      new BatchSpanProcessor({
+        exporter,
+        ...config.bsp,
+        selfObsMeterProvider: selfObs,
+      })
     ),
   });
 }
@@ -347,16 +370,25 @@ export function newMeterProvider(
   });
 }
 
-/** A logger provider that batches log records to each exporter. */
+/**
+ * A logger provider that limits log records as configured and batches them
+ * to each exporter; its processors count their work in `selfObs`.
+ */
 export function newLoggerProvider(
   resource: Resource,
-  config: Pick<Config, "blrp">,
+  config: Pick<Config, "blrp" | "logRecordLimits">,
   exporters: LogRecordExporter[],
+  selfObs?: MeterProvider,
 ): LoggerProvider {
   return new LoggerProvider({
     resource,
+    logRecordLimits: config.logRecordLimits,
     processors: exporters.map((exporter) =>
-      new BatchLogRecordProcessor({ exporter, ...config.blrp })
+      new BatchLogRecordProcessor({
+        exporter,
+        ...config.blrp,
+        selfObsMeterProvider: selfObs,
+      })
     ),
   });
 }

@@ -188,8 +188,12 @@ Deno.test("setupOTelSDK() cleans up and rethrows when another SDK owns the API",
     );
     assert.equal(
       exporter.shutdowns,
-      1,
-      "the tracer provider built before the failure is shut down",
+      2,
+      "the meter and tracer providers built before the failure are shut down",
+    );
+    assert.ok(
+      !(metrics.getMeterProvider() instanceof MeterProvider),
+      "and unregistered",
     );
     assert.deepEqual(
       propagation.fields(),

@@ -47,30 +47,77 @@ import type { ConsoleFormat } from "./config.ts";
 
 /** Receives the text of one export and resolves once all of it is written. */
 export interface TextSink {
-  /** Writes `text` whole; rejects when it cannot. */
-  write(text: string): Promise<void>;
+  /** Writes `text`, which holds `documents` documents, whole; rejects when it cannot. */
+  write(text: string, documents: number): Promise<void>;
+}
+
+/** What {@linkcode stdoutSink} writes to, and whom it tells when it cannot. */
+export interface StdoutSinkOptions {
+  /** Where the bytes go; `Deno.stdout` by default. */
+  output?: { write(bytes: Uint8Array): Promise<number> };
+  /** Told once, when the output stops accepting writes. */
+  warn?: (message: string) => void;
+}
+
+/** A {@linkcode TextSink} for stdout that survives stdout going away. */
+export interface StdoutSink extends TextSink {
+  /** How many documents were dropped because stdout no longer accepted writes. */
+  readonly dropped: number;
 }
 
 /**
  * Writes to stdout one export at a time, so that the documents of the three
  * exporters never interleave, even when a pipe accepts only part of a write.
+ *
+ * When stdout stops accepting writes (`dice | head -c 100` closes the pipe),
+ * it says so once through `warn`, then drops and counts every document
+ * instead of failing every export, which would report the same loss on
+ * every batch forever. The service keeps serving either way.
  */
-export function stdoutSink(): TextSink {
+export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
+  const output = options.output ?? Deno.stdout;
+  const warn = options.warn ??
+    ((message: string) => console.error(`dice: ${message}`));
   const encoder = new TextEncoder();
   let tail: Promise<void> = Promise.resolve();
+  let failed = false;
+  let dropped = 0;
+
+  async function writeOrDrop(text: string, documents: number): Promise<void> {
+    if (!failed) {
+      try {
+        const bytes = encoder.encode(text);
+        for (let offset = 0; offset < bytes.length;) {
+          offset += await output.write(bytes.subarray(offset));
+        }
+        return;
+      } catch (error) {
+        failed = true;
+        warn(
+          `stdout does not accept telemetry any more (${describe(error)}); ` +
+            "console telemetry is dropped from now on, and counted",
+        );
+      }
+    }
+    dropped += documents;
+  }
+
   return {
-    write(text) {
-      const written = tail.then(() => writeAll(encoder.encode(text)));
-      tail = written.catch(() => {});
+    get dropped() {
+      return dropped;
+    },
+    write(text, documents) {
+      const written = tail.then(() => writeOrDrop(text, documents));
+      tail = written;
       return written;
     },
   };
 }
 
-async function writeAll(bytes: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < bytes.length;) {
-    offset += await Deno.stdout.write(bytes.subarray(offset));
-  }
+function describe(error: unknown): string {
+  return error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
 }
 
 /** Options shared by the three stdout exporters. */
@@ -105,7 +152,7 @@ class StdoutExporter {
       return;
     }
     const text = documents.map((doc) => render(doc, this.#format)).join("");
-    const written = this.#sink.write(text).then(
+    const written = this.#sink.write(text, documents.length).then(
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
       (error) => resultCallback({ code: ExportResultCode.FAILED, error }),
     );

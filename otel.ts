@@ -22,8 +22,6 @@ import {
   CompositePropagator,
   loggingErrorHandler,
   setGlobalErrorHandler,
-  W3CBaggagePropagator,
-  W3CTraceContextPropagator,
 } from "@opentelemetry/core";
 import {
   defaultResource,
@@ -75,6 +73,10 @@ import {
   newMetricExporters,
   newSpanExporters,
 } from "./exporters.ts";
+import {
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from "./propagators.ts";
 import { stdoutSink } from "./stdout_exporter.ts";
 
 /** Flushes and shuts down everything {@linkcode setupOTelSDK} set up. */

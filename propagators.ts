@@ -1,0 +1,334 @@
+/**
+ * W3C Trace Context (Level 2) and W3C Baggage propagators.
+ *
+ * They reuse the SDK where it is right and replace only what it gets wrong:
+ *
+ * - `traceparent` is parsed by the SDK's `parseTraceParent`.
+ * - `tracestate` is parsed here, because the SDK's `TraceState` follows an
+ *   older key grammar: it drops keys such as `foo@@bar`, `0abc` or a
+ *   256-character key, keeps the rest of a header that has an invalid
+ *   member, and accepts a 33rd member. Here a header is taken whole, by the
+ *   Level 2 grammar, or not at all.
+ * - The Level 2 `random-trace-id` flag is propagated: set when the incoming
+ *   `traceparent` had it, or when this service started the trace itself
+ *   (the SDK's trace IDs are random); the SDK alone always drops it.
+ * - `baggage` is parsed by the W3C Baggage grammar: empty values are kept,
+ *   keys must be tokens, values must be baggage octets, a percent-encoded
+ *   sequence that is not UTF-8 decodes to U+FFFD instead of dropping the
+ *   member, and whole members are dropped beyond 180 members or 8192 bytes.
+ *
+ * @module
+ */
+
+import {
+  type Baggage,
+  type BaggageEntry,
+  baggageEntryMetadataFromString,
+  type Context,
+  createContextKey,
+  isSpanContextValid,
+  propagation,
+  type TextMapGetter,
+  type TextMapPropagator,
+  type TextMapSetter,
+  trace,
+  TraceFlags,
+  type TraceState,
+} from "@opentelemetry/api";
+import { isTracingSuppressed, parseTraceParent } from "@opentelemetry/core";
+
+const TRACEPARENT = "traceparent";
+const TRACESTATE = "tracestate";
+const BAGGAGE = "baggage";
+
+/** The Level 2 `random-trace-id` flag of `trace-flags`. */
+export const RANDOM_TRACE_ID_FLAG = 0x02;
+
+// Whether the trace of this context has a random trace ID, as far as
+// this service knows.
+const RANDOM_TRACE_ID = createContextKey("dice W3C random-trace-id");
+
+// Multiple fields of one header are combined as RFC 9110 says: with commas.
+function combined(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+/** Propagates `traceparent` and `tracestate` by W3C Trace Context Level 2. */
+export class W3CTraceContextPropagator implements TextMapPropagator {
+  /** Writes the context's span as `traceparent`, and its `tracestate`. */
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    const spanContext = trace.getSpanContext(context);
+    if (
+      !spanContext || !isSpanContextValid(spanContext) ||
+      isTracingSuppressed(context)
+    ) return;
+    // Flags this version does not define go out as 0.
+    let flags = spanContext.traceFlags & TraceFlags.SAMPLED;
+    if (context.getValue(RANDOM_TRACE_ID) === true) {
+      flags |= RANDOM_TRACE_ID_FLAG;
+    }
+    setter.set(
+      carrier,
+      TRACEPARENT,
+      `00-${spanContext.traceId}-${spanContext.spanId}-0${flags.toString(16)}`,
+    );
+    const traceState = spanContext.traceState?.serialize();
+    if (traceState) setter.set(carrier, TRACESTATE, traceState);
+  }
+
+  /** Reads a remote parent from `traceparent` and `tracestate`. */
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const header = getter.get(carrier, TRACEPARENT);
+    // Two traceparent fields cannot be one valid value.
+    const parent = typeof header === "string" ? parseTraceParent(header) : null;
+    // Without a valid parent, spans here start a trace of their own, whose
+    // trace ID the SDK generates at random.
+    if (!parent) return context.setValue(RANDOM_TRACE_ID, true);
+    return trace.setSpanContext(
+      context.setValue(
+        RANDOM_TRACE_ID,
+        (parent.traceFlags & RANDOM_TRACE_ID_FLAG) !== 0,
+      ),
+      {
+        ...parent,
+        isRemote: true,
+        traceState: parseTraceState(combined(getter.get(carrier, TRACESTATE))),
+      },
+    );
+  }
+
+  /** The headers this propagator reads and writes. */
+  fields(): string[] {
+    return [TRACEPARENT, TRACESTATE];
+  }
+}
+
+const MAX_MEMBERS = 32;
+// At least 512 characters must be propagated; more need not be.
+const MAX_COMBINED_LENGTH = 512;
+const LARGE_MEMBER_LENGTH = 128;
+const KEY = /^[a-z0-9][a-z0-9_\-*/@]{0,255}$/;
+const VALUE =
+  /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+
+/**
+ * Parses a `tracestate` value: all of it, or undefined when any member
+ * breaks the grammar or there are more than 32. Duplicate keys keep their
+ * first value. A value longer than 512 characters is cut by whole members,
+ * those over 128 characters first, then from the right.
+ */
+export function parseTraceState(
+  header: string | undefined,
+): TraceState | undefined {
+  if (header === undefined) return undefined;
+  const members = new Map<string, string>();
+  let count = 0;
+  for (const field of header.split(",")) {
+    const member = field.replace(/^[ \t]+|[ \t]+$/g, "");
+    if (member === "") continue; // empty members are allowed
+    const equals = member.indexOf("=");
+    const key = member.slice(0, equals);
+    const value = member.slice(equals + 1);
+    if (equals < 0 || !KEY.test(key) || !VALUE.test(value)) return undefined;
+    if (++count > MAX_MEMBERS) return undefined;
+    if (!members.has(key)) members.set(key, value);
+  }
+  return new W3CTraceState(truncated(members));
+}
+
+function serializedLength(members: Map<string, string>): number {
+  let length = Math.max(members.size - 1, 0);
+  for (const [key, value] of members) length += key.length + 1 + value.length;
+  return length;
+}
+
+function truncated(members: Map<string, string>): Map<string, string> {
+  if (serializedLength(members) <= MAX_COMBINED_LENGTH) return members;
+  const kept = new Map(members);
+  for (const [key, value] of [...kept].reverse()) {
+    if (serializedLength(kept) <= MAX_COMBINED_LENGTH) return kept;
+    if (key.length + 1 + value.length > LARGE_MEMBER_LENGTH) kept.delete(key);
+  }
+  for (const key of [...kept.keys()].reverse()) {
+    if (serializedLength(kept) <= MAX_COMBINED_LENGTH) break;
+    kept.delete(key);
+  }
+  return kept;
+}
+
+/** An immutable `tracestate`, with the W3C rules for changing it. */
+class W3CTraceState implements TraceState {
+  readonly #members: ReadonlyMap<string, string>;
+
+  constructor(members: ReadonlyMap<string, string>) {
+    this.#members = members;
+  }
+
+  /** Adds or updates `key`, which moves to the front; an invalid pair changes nothing. */
+  set(key: string, value: string): TraceState {
+    if (!KEY.test(key) || !VALUE.test(value)) return this;
+    const members = new Map([[key, value]]);
+    for (const [k, v] of this.#members) if (k !== key) members.set(k, v);
+    if (members.size > MAX_MEMBERS) return this;
+    return new W3CTraceState(truncated(members));
+  }
+
+  /** Removes `key`. */
+  unset(key: string): TraceState {
+    if (!this.#members.has(key)) return this;
+    const members = new Map(this.#members);
+    members.delete(key);
+    return new W3CTraceState(members);
+  }
+
+  /** The value of `key`, if any. */
+  get(key: string): string | undefined {
+    return this.#members.get(key);
+  }
+
+  /** The header value, members in order. */
+  serialize(): string {
+    return [...this.#members].map(([key, value]) => `${key}=${value}`).join(
+      ",",
+    );
+  }
+}
+
+const MAX_BAGGAGE_MEMBERS = 180;
+const MAX_BAGGAGE_BYTES = 8192;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAGGAGE_OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
+const OWS = /^[ \t]+|[ \t]+$/g;
+
+/** Propagates `baggage` by the W3C Baggage specification. */
+export class W3CBaggagePropagator implements TextMapPropagator {
+  /** Writes the context's baggage, whole members only, within the limits. */
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    const baggage = propagation.getBaggage(context);
+    if (!baggage || isTracingSuppressed(context)) return;
+    const header = serializeBaggage(baggage);
+    if (header) setter.set(carrier, BAGGAGE, header);
+  }
+
+  /** Reads `baggage` into the context; invalid members are skipped. */
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const header = combined(getter.get(carrier, BAGGAGE));
+    const entries = header === undefined ? [] : parseBaggage(header);
+    if (entries.length === 0) return context;
+    return propagation.setBaggage(
+      context,
+      propagation.createBaggage(Object.fromEntries(entries)),
+    );
+  }
+
+  /** The header this propagator reads and writes. */
+  fields(): string[] {
+    return [BAGGAGE];
+  }
+}
+
+/**
+ * Parses a `baggage` value into its entries, in order, skipping members
+ * that break the grammar and dropping whole members past 180 members or
+ * 8192 bytes. Of duplicate keys, the last wins, as in the SDK.
+ */
+export function parseBaggage(header: string): Array<[string, BaggageEntry]> {
+  const entries: Array<[string, BaggageEntry]> = [];
+  let bytes = 0;
+  for (const field of header.split(",")) {
+    const member = field.replace(OWS, "");
+    if (member === "") continue;
+    const entry = parseBaggageMember(member);
+    if (!entry) continue;
+    bytes += member.length + (entries.length > 0 ? 1 : 0);
+    if (entries.length >= MAX_BAGGAGE_MEMBERS || bytes > MAX_BAGGAGE_BYTES) {
+      break;
+    }
+    entries.push(entry);
+  }
+  return entries;
+}
+
+function parseBaggageMember(
+  member: string,
+): [string, BaggageEntry] | undefined {
+  const [pair, ...properties] = member.split(";");
+  const equals = pair.indexOf("=");
+  if (equals < 0) return undefined;
+  const key = pair.slice(0, equals).replace(OWS, "");
+  const value = pair.slice(equals + 1).replace(OWS, "");
+  if (!TOKEN.test(key) || !BAGGAGE_OCTETS.test(value)) return undefined;
+  if (!properties.every(isProperty)) return undefined;
+  const entry: BaggageEntry = { value: percentDecode(value) };
+  if (properties.length > 0) {
+    entry.metadata = baggageEntryMetadataFromString(
+      properties.map((property) => property.replace(OWS, "")).join(";"),
+    );
+  }
+  return [key, entry];
+}
+
+function isProperty(property: string): boolean {
+  const equals = property.indexOf("=");
+  if (equals < 0) return TOKEN.test(property.replace(OWS, ""));
+  return TOKEN.test(property.slice(0, equals).replace(OWS, "")) &&
+    BAGGAGE_OCTETS.test(property.slice(equals + 1).replace(OWS, ""));
+}
+
+const decoder = new TextDecoder(); // replaces bytes that are not UTF-8 with U+FFFD
+
+function percentDecode(value: string): string {
+  if (!value.includes("%")) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const hex = value.slice(i + 1, i + 3);
+    if (value[i] === "%" && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(value.charCodeAt(i)); // baggage octets are ASCII
+    }
+  }
+  return decoder.decode(new Uint8Array(bytes));
+}
+
+const encoder = new TextEncoder();
+
+// Everything outside the baggage octets, and "%" itself, is percent-encoded.
+function percentEncode(value: string): string {
+  let encoded = "";
+  for (const char of value) {
+    if (char !== "%" && BAGGAGE_OCTETS.test(char)) {
+      encoded += char;
+    } else {
+      for (const byte of encoder.encode(char)) {
+        encoded += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+      }
+    }
+  }
+  return encoded;
+}
+
+/**
+ * Serializes baggage as a `baggage` value: keys that are not tokens are
+ * left out, values are percent-encoded, and whole members are dropped past
+ * 180 members or 8192 bytes.
+ */
+export function serializeBaggage(baggage: Baggage): string {
+  const members: string[] = [];
+  let bytes = 0;
+  for (const [key, entry] of baggage.getAllEntries()) {
+    if (!TOKEN.test(key)) continue;
+    const metadata = entry.metadata?.toString();
+    const member = `${key}=${percentEncode(entry.value)}${
+      metadata ? `;${metadata}` : ""
+    }`;
+    const size = member.length + (members.length > 0 ? 1 : 0);
+    if (
+      members.length >= MAX_BAGGAGE_MEMBERS || bytes + size > MAX_BAGGAGE_BYTES
+    ) break;
+    members.push(member);
+    bytes += size;
+  }
+  return members.join(",");
+}

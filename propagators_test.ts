@@ -242,10 +242,7 @@ Deno.test("parseTraceState() discards a header with any invalid member", async (
     "a key with white space before =": "foo =1",
     "an empty value": "foo=,bar=3",
     "= in a value": "foo=bar=baz",
-    "a value ending in a space inside the member": "foo=1 ,bar=2".replace(
-      " ,",
-      "\u0001,",
-    ),
+    "a control character in a value": "foo=1\u0001,bar=2",
     "a tab in a value": "foo=a\tb",
     "a non-ASCII value": "foo=é",
     "a 257-character value": `foo=${"v".repeat(257)}`,

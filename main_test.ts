@@ -380,3 +380,241 @@ Deno.test("main.ts refuses a bad setting with one line on stderr", async (t) => 
     },
   );
 });
+
+/** Sends raw bytes to the service and returns what comes back until it closes. */
+async function rawRequest(
+  port: number,
+  bytes: string,
+  { readReply = true } = {},
+): Promise<string> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(bytes));
+  if (!readReply) return "";
+  let reply = "";
+  const buffer = new Uint8Array(65536);
+  const deadline = AbortSignal.timeout(5000);
+  while (!deadline.aborted) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) break;
+    reply += new TextDecoder().decode(buffer.subarray(0, n));
+    if (/\r\n\r\n/.test(reply) && /content-length: (\d+)/i.test(reply)) {
+      const length = Number(/content-length: (\d+)/i.exec(reply)![1]);
+      if (reply.length >= reply.indexOf("\r\n\r\n") + 4 + length) break;
+    }
+  }
+  return reply;
+}
+
+Deno.test("main.ts answers hostile requests correctly and keeps valid telemetry", async (t) => {
+  const service = await startService(["deno", "run", "-P", "main.ts"], {
+    DICE_CONSOLE_FORMAT: "compact",
+  });
+  const base = `http://127.0.0.1:${service.port}`;
+  const statuses: Record<string, number> = {};
+  async function send(name: string, path: string, init?: RequestInit) {
+    const response = await fetch(base + path, init);
+    await response.body?.cancel();
+    statuses[name] = response.status;
+  }
+  await send("8000-character name", `/rolldice/${"a".repeat(8000)}`);
+  await send("10000-character name", `/rolldice/${"a".repeat(10000)}`);
+  await send("unicode", "/rolldice/%E2%9C%93%20J%C3%BCrgen");
+  await send(
+    "control characters",
+    "/rolldice/%0A%0D%1B%5B2J%1B%5D0%3Bpwned%07%00%7F%C2%9B",
+  );
+  await send("empty segment", "/rolldice//");
+  await send("extra segment", "/rolldice/a/b");
+  await send("malformed escape", "/rolldice/%E0%A4%A");
+  await send("unknown method", "/rolldice/Bob", { method: "BREW" });
+  await send("HEAD", "/rolldice", { method: "HEAD" });
+  await send("OPTIONS", "/rolldice", { method: "OPTIONS" });
+  await send("POST with a body", "/rolldice/Carol", {
+    method: "POST",
+    body: "x".repeat(100_000),
+  });
+  await send("malformed traceparent", "/rolldice/Dan", {
+    headers: { traceparent: "00-xyz" },
+  });
+  const dotdot = await rawRequest(
+    service.port,
+    "GET /rolldice/.. HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  const lowercase = await rawRequest(
+    service.port,
+    "get /rolldice/Eve HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  const hugeHeader = await rawRequest(
+    service.port,
+    `GET /rolldice/Frank HTTP/1.1\r\nHost: x\r\nX-Big: ${
+      "b".repeat(1_000_000)
+    }\r\n\r\n`,
+  ).catch((error) => `failed: ${error}`);
+  await rawRequest(service.port, "GET /rolldice/Gone HTTP/1.1\r\nHo", {
+    readReply: false,
+  });
+  await rawRequest(
+    service.port,
+    "GET /rolldice/Gone HTTP/1.1\r\nHost: x\r\n\r\n",
+    { readReply: false },
+  );
+  await send("still serving", "/rolldice/Zoe");
+  await service.signalGroup("TERM");
+  const { code, stdout, stderr } = await service.exited();
+
+  await t.step(
+    "every request gets the right answer, and the service keeps serving",
+    () => {
+      assert.deepEqual(statuses, {
+        "8000-character name": 200,
+        "10000-character name": 414,
+        "unicode": 200,
+        "control characters": 200,
+        "empty segment": 404,
+        "extra segment": 404,
+        "malformed escape": 400,
+        "unknown method": 200,
+        "HEAD": 200,
+        "OPTIONS": 200,
+        "POST with a body": 200,
+        "malformed traceparent": 200,
+        "still serving": 200,
+      });
+      assert.match(dotdot, /^HTTP\/1\.1 404 /, "/rolldice/.. is /");
+      assert.match(lowercase, /^HTTP\/1\.1 200 /);
+      assert.doesNotMatch(hugeHeader, /^HTTP\/1\.1 200 /);
+      assert.equal(code, 0, stderr);
+    },
+  );
+
+  const documents = stdout.trimEnd().split("\n").map((line) =>
+    JSON.parse(line)
+  );
+  const spans = documents.filter((doc) => "SpanContext" in doc);
+  const records = documents.filter((doc) => "Body" in doc);
+
+  await t.step("no raw control character reaches stdout", () => {
+    const raw = [...stdout].filter((char) => {
+      const code = char.charCodeAt(0);
+      return (code < 0x20 && char !== "\n") || (code >= 0x7f && code <= 0x9f);
+    });
+    assert.deepEqual(raw, []);
+    const bodies = records.map((record) => record.Body.Value);
+    assert.ok(
+      bodies.includes(
+        "\n\r\x1b[2J\x1b]0;pwned\x07\x00\x7f\x9b is rolling the dice",
+      ),
+      "escaped, not lost",
+    );
+    assert.ok(bodies.includes("✓ Jürgen is rolling the dice"));
+  });
+
+  await t.step("no user input becomes a span name", () => {
+    const names = [...new Set(spans.map((span) => span.Name))].sort();
+    assert.deepEqual(names, [
+      "GET", // 400, 404 and 414: no route
+      "GET /rolldice/{player}",
+      "HEAD /rolldice",
+      "HTTP /rolldice/{player}", // BREW and get are _OTHER
+      "OPTIONS /rolldice",
+      "POST /rolldice/{player}",
+      "roll",
+    ]);
+  });
+
+  await t.step("no user input becomes a metric attribute", () => {
+    const collections = documents.filter((doc) => "ScopeMetrics" in doc);
+    const points = collections.at(-1).ScopeMetrics.flatMap((scope: Json) =>
+      scope.Metrics
+    )
+      .filter((metric: Json) => metric.Name.startsWith("http.server."))
+      .flatMap((metric: Json) => metric.Data.DataPoints);
+    const keys = new Set(
+      points.flatMap((point: Json) =>
+        point.Attributes.map((kv: Json) => kv.Key)
+      ),
+    );
+    assert.deepEqual(
+      [...keys].sort(),
+      [
+        "error.type",
+        "http.request.method",
+        "http.response.status_code",
+        "http.route",
+        "url.scheme",
+      ]
+        .filter((key) => key !== "error.type").sort(),
+    );
+    const values = JSON.stringify(
+      points.map((point: Json) => point.Attributes),
+    );
+    for (const input of ["aaaa", "Jürgen", "pwned", "Bob", "BREW", "get"]) {
+      assert.ok(!values.includes(input), input);
+    }
+  });
+
+  await t.step("long values are cut at the attribute limit", () => {
+    const longest = Math.max(
+      ...spans.flatMap((span) =>
+        span.Attributes.map((kv: Json) => String(kv.Value.Value).length)
+      ),
+    );
+    assert.equal(longest, 4096);
+  });
+});
+
+Deno.test("main.ts flushes the telemetry of every request it served when SIGTERM comes under load", async () => {
+  const service = await startService(["deno", "run", "-P", "main.ts"], {
+    DICE_CONSOLE_FORMAT: "compact",
+  });
+  let served = 0;
+  let stopped = false;
+  const clients = Array.from({ length: 8 }, async (_, client) => {
+    for (let i = 0; !stopped; i++) {
+      try {
+        const response = await fetch(
+          `http://127.0.0.1:${service.port}/rolldice/c${client}r${i}`,
+        );
+        if (
+          response.status === 200 && /^[1-6]\n$/.test(await response.text())
+        ) served++;
+      } catch {
+        // Refused or cut once the shutdown has begun.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await service.signalGroup("TERM");
+  const { code, stdout, stderr } = await service.exited();
+  stopped = true;
+  await Promise.all(clients);
+
+  assert.equal(code, 0, stderr);
+  const documents = stdout.trimEnd().split("\n").map((line) =>
+    JSON.parse(line)
+  );
+  const servers = documents.filter((doc) =>
+    doc.Name === "GET /rolldice/{player}"
+  );
+  const rolls = documents.filter((doc) => doc.Name === "roll");
+  const records = documents.filter((doc) => "Body" in doc);
+  const metrics = documents.filter((doc) => "ScopeMetrics" in doc).at(-1)
+    .ScopeMetrics.flatMap((scope: Json) => scope.Metrics);
+  const sum = (name: string, field: string) =>
+    metrics.find((metric: Json) => metric.Name === name).Data.DataPoints
+      .reduce((total: number, point: Json) => total + point[field], 0);
+
+  assert.ok(served > 50, `only ${served} requests were served`);
+  // The server may have served a request whose answer the client lost in
+  // the shutdown; it never loses the telemetry of one the client got.
+  assert.ok(
+    servers.length >= served,
+    `${servers.length} server spans for ${served} answers`,
+  );
+  assert.equal(rolls.length, servers.length);
+  assert.equal(records.length, servers.length);
+  assert.equal(sum("dice.rolls", "Value"), servers.length);
+  assert.equal(sum("http.server.request.duration", "Count"), servers.length);
+  assert.doesNotMatch(stderr, /Dropped|could not be written/);
+});

@@ -21,6 +21,13 @@ interface Route {
 
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
 
+/**
+ * The longest path served, in characters. Deno accepts request lines of
+ * up to 64 KiB; a cap of 8 KiB, as common web servers have, keeps a player
+ * name from filling the log queue with megabytes per record.
+ */
+export const MAX_PATH_LENGTH = 8192;
+
 /** Routes each request to the handler whose pattern matches its whole path. */
 export class ServeMux {
   readonly #routes: Route[] = [];
@@ -41,9 +48,16 @@ export class ServeMux {
     this.#routes.push({ pattern: new URLPattern({ pathname }), handler });
   }
 
-  /** Serves `request`: 404 when no pattern matches, 400 when a segment is not valid percent-encoding. */
+  /**
+   * Serves `request`: 404 when no pattern matches, 400 when a segment is not
+   * valid percent-encoding, 414 when the path is longer than
+   * {@linkcode MAX_PATH_LENGTH}.
+   */
   serve(request: Request): Response | Promise<Response> {
     const pathname = new URL(request.url).pathname;
+    if (pathname.length > MAX_PATH_LENGTH) {
+      return new Response("414 URI too long\n", { status: 414, headers: TEXT });
+    }
     for (const { pattern, handler } of this.#routes) {
       const match = pattern.exec({ pathname });
       if (!match) continue;

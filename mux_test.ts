@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type PathValues, ServeMux } from "./mux.ts";
+import fc from "fast-check";
+import { MAX_PATH_LENGTH, type PathValues, ServeMux } from "./mux.ts";
 
 function recordingMux(): { mux: ServeMux; calls: Array<[string, PathValues]> } {
   const mux = new ServeMux();
@@ -86,4 +87,63 @@ Deno.test("ServeMux.handle() rejects what is not a path pattern", () => {
       pattern,
     );
   }
+});
+
+Deno.test("ServeMux.serve() answers 414 for a path over MAX_PATH_LENGTH", async () => {
+  const { mux, calls } = recordingMux();
+  const prefix = "/rolldice/";
+  const longest = prefix + "a".repeat(MAX_PATH_LENGTH - prefix.length);
+  assert.equal((await get(mux, longest)).status, 200);
+  assert.deepEqual(await get(mux, longest + "a"), {
+    status: 414,
+    body: "414 URI too long\n",
+  });
+  assert.equal(calls.length, 1);
+});
+
+Deno.test("ServeMux.serve() gives any player name back, decoded (property)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.string({ unit: "grapheme", minLength: 1, maxLength: 200 }),
+      async (player) => {
+        const { mux, calls } = recordingMux();
+        const { status } = await get(
+          mux,
+          `/rolldice/${encodeURIComponent(player)}`,
+        );
+        assert.equal(status, 200);
+        assert.deepEqual(calls, [["/rolldice/{player}", { player }]]);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("ServeMux.serve() answers any path with a status it documents (property)", async () => {
+  const segment = fc.string({
+    unit: fc.constantFrom(
+      "a",
+      "/",
+      "%",
+      "2",
+      "F",
+      ".",
+      "{",
+      " ",
+      "é",
+      "?",
+      "#",
+    ),
+  });
+  await fc.assert(
+    fc.asyncProperty(segment, async (tail) => {
+      const { mux } = recordingMux();
+      const { status } = await get(
+        mux,
+        `/rolldice${tail.startsWith("/") ? "" : "/"}${tail}`,
+      );
+      assert.ok([200, 400, 404, 414].includes(status), `${status} for ${tail}`);
+    }),
+    { numRuns: 300 },
+  );
 });

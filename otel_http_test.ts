@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   propagation,
   SpanKind,
@@ -331,4 +332,84 @@ Deno.test("newHandler() counts http.server.active_requests", async (t) => {
       [ATTR_URL_SCHEME]: "http",
     });
   });
+});
+
+Deno.test("newHandler() gives any request one server span and low-cardinality metrics (property)", async () => {
+  const sdk = await setupTestSDK();
+  const handler = newHandler(testRoutes());
+  const token = fc.string({
+    unit: fc.constantFrom(
+      ..."!#$%&'*+-.^_`|~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+    ),
+    minLength: 1,
+    maxLength: 12,
+  });
+  const headerValue = fc.string({
+    unit: fc.constantFrom(..."0123456789abcdef-xyzAB ,=;%\t"),
+    maxLength: 80,
+  });
+  const path = fc.constantFrom(
+    "/items/1",
+    "/fail",
+    "/throw",
+    "/missing",
+    "/baggage",
+    "/items/%F0%9F%8E%B2",
+  );
+  let requests = 0;
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        token,
+        path,
+        headerValue,
+        headerValue,
+        async (method, target, traceparent, baggage) => {
+          fc.pre(!["CONNECT", "TRACE", "TRACK"].includes(method.toUpperCase())); // fetch forbids them
+          const response = await serve(handler, target, {
+            method,
+            headers: { traceparent, baggage },
+          });
+          await response.body?.cancel();
+          requests++;
+          assert.ok([200, 404, 500, 503].includes(response.status));
+        },
+      ),
+      { numRuns: 200 },
+    );
+    await sdk.collectMetrics();
+  } finally {
+    await sdk.shutdown();
+  }
+  const servers = sdk.spans().filter((span) => span.kind === SpanKind.SERVER);
+  assert.equal(servers.length, requests);
+  for (const span of servers) {
+    assert.match(
+      span.name,
+      /^(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|HTTP)( \/items\/\{id\})?$/,
+    );
+  }
+  const duration = sdk.metric(METRIC_HTTP_SERVER_REQUEST_DURATION)!;
+  const total = duration.dataPoints.reduce(
+    (sum, point) => sum + (point.value as Histogram).count,
+    0,
+  );
+  assert.equal(total, requests);
+  for (const point of duration.dataPoints) {
+    assert.ok(
+      Object.keys(point.attributes).every((key) =>
+        [
+          "http.request.method",
+          "url.scheme",
+          "http.response.status_code",
+          "http.route",
+          "error.type",
+        ].includes(key)
+      ),
+    );
+  }
+  assert.ok(
+    duration.dataPoints.length <= 8 * 5 * 2,
+    "methods x statuses x routes stay few",
+  );
 });

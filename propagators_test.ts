@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   propagation,
   ROOT_CONTEXT,
@@ -407,5 +408,94 @@ Deno.test("W3CBaggagePropagator round-trips what it reads", () => {
   assert.equal(
     propagator.extract(ROOT_CONTEXT, { baggage: "no equals" }, getter),
     ROOT_CONTEXT,
+  );
+});
+
+Deno.test("parseTraceState() output is always valid, bounded and stable (property)", () => {
+  const member = fc.tuple(
+    fc.string({
+      unit: fc.constantFrom(..."abz09_-*/@A. "),
+      minLength: 0,
+      maxLength: 8,
+    }),
+    fc.string({
+      unit: fc.constantFrom(..."abz09 !~=,\t"),
+      minLength: 0,
+      maxLength: 8,
+    }),
+  ).map(([key, value]) => `${key}=${value}`);
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(member, fc.string()), { maxLength: 40 }),
+      (members) => {
+        const state = parseTraceState(members.join(","));
+        if (!state) return;
+        const text = state.serialize();
+        assert.ok(text.length <= 512);
+        assert.ok(text === "" || text.split(",").length <= 32);
+        assert.equal(
+          parseTraceState(text)?.serialize(),
+          text,
+          "parses back to itself",
+        );
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("W3CTraceContextPropagator reads exactly the valid traceparents (property)", () => {
+  const hex = (length: number) =>
+    fc.string({
+      unit: fc.constantFrom(..."0123456789abcdef"),
+      minLength: length,
+      maxLength: length,
+    });
+  fc.assert(
+    fc.property(
+      hex(32),
+      hex(16),
+      hex(2),
+      fc.string({ maxLength: 60 }),
+      (traceId, spanId, flags, junk) => {
+        const valid = /[1-9a-f]/.test(traceId) && /[1-9a-f]/.test(spanId);
+        const { spanContext } = extract({
+          traceparent: `00-${traceId}-${spanId}-${flags}`,
+        });
+        assert.equal(spanContext?.traceId, valid ? traceId : undefined);
+        // Anything else either parses to a valid context or to nothing at all.
+        const other = extract({ traceparent: junk }).spanContext;
+        assert.ok(other === undefined || trace.isSpanContextValid(other));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("serializeBaggage() and parseBaggage() round-trip any value (property)", () => {
+  const key = fc.string({
+    unit: fc.constantFrom(..."!#$%&'*+-.^_`|~azAZ09"),
+    minLength: 1,
+    maxLength: 10,
+  });
+  fc.assert(
+    fc.property(
+      fc.dictionary(key, fc.string({ unit: "grapheme", maxLength: 30 }), {
+        maxKeys: 10,
+      }),
+      (entries) => {
+        const baggage = propagation.createBaggage(
+          Object.fromEntries(
+            Object.entries(entries).map(([k, value]) => [k, { value }]),
+          ),
+        );
+        const parsed = parseBaggage(serializeBaggage(baggage));
+        assert.deepEqual(
+          parsed.map(([k, entry]) => [k, entry.value]),
+          Object.entries(entries),
+        );
+      },
+    ),
+    { numRuns: 300 },
   );
 });

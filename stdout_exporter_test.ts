@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   type Attributes,
   SeverityNumber,
@@ -403,5 +404,27 @@ Deno.test("formatTime() prints UTC with nine fractional digits", () => {
   assert.equal(
     formatTime([1700000000, 999999999]),
     "2023-11-14T22:13:20.999999999Z",
+  );
+});
+
+Deno.test("render() keeps any string intact and any control character escaped (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.string({ unit: "binary" }),
+      fc.constantFrom<ConsoleFormat>("pretty", "compact"),
+      (value, format) => {
+        const text = render({ Body: { Type: "String", Value: value } }, format);
+        assert.equal(JSON.parse(text).Body.Value, value);
+        const layout = format === "pretty" ? /[\n\t]/g : /\n$/;
+        for (const char of text.replace(layout, "")) {
+          const code = char.charCodeAt(0);
+          assert.ok(
+            code >= 0x20 && (code < 0x7f || code > 0x9f) && code !== 0x2028 &&
+              code !== 0x2029,
+          );
+        }
+      },
+    ),
+    { numRuns: 300 },
   );
 });

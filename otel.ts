@@ -102,8 +102,10 @@ export interface OTelOptions {
  * Bootstraps the OpenTelemetry pipeline and registers it globally.
  *
  * The returned shutdown runs each cleanup step once and reports every error
- * together. The steps run concurrently, so that three exporters stuck on a
- * dead collector cost one export timeout, not three. Shutdown also
+ * together. The span and log steps run concurrently, so that exporters
+ * stuck on a dead collector cost one export timeout, not two; the meter
+ * provider shuts down after them, so that its last collection counts what
+ * they flushed. Shutdown also
  * unregisters the globals, so that the API is a no-op again afterwards and
  * setup can run anew. If setup fails, what it had already set up is shut
  * down before it throws.
@@ -115,6 +117,9 @@ export async function setupOTelSDK(
   const warn = options.warn ?? warnOnStderr;
   const env = options.env ?? ((name: string) => Deno.env.get(name));
   const shutdownFuncs: Array<() => unknown> = [];
+  // Steps that run once all of shutdownFuncs have: the meter provider's, so
+  // that its last collection counts what the processors flushed.
+  const lastFuncs: Array<() => unknown> = [];
   let shutdownResult: Promise<void> | undefined;
 
   // SDK errors, such as a failed export, are reported through diag, at a
@@ -136,7 +141,10 @@ export async function setupOTelSDK(
   // shutdown calls the cleanup functions registered via shutdownFuncs, each
   // once. Calling it again returns the first call's result.
   function shutdown(): Promise<void> {
-    shutdownResult ??= runAll(shutdownFuncs.splice(0)).finally(() => {
+    shutdownResult ??= runAll(
+      shutdownFuncs.splice(0),
+      lastFuncs.splice(0),
+    ).finally(() => {
       if (sink.dropped > 0) {
         warn(
           `${sink.dropped} telemetry documents could not be written to stdout`,
@@ -178,7 +186,7 @@ export async function setupOTelSDK(
         ? [options.metricExporter]
         : newMetricExporters(config.metrics, stdout, env),
     );
-    shutdownFuncs.push(() => meterProvider.shutdown());
+    lastFuncs.push(() => meterProvider.shutdown());
     register(metrics.setGlobalMeterProvider(meterProvider), "meter provider");
     shutdownFuncs.push(() => metrics.disable());
 
@@ -226,13 +234,18 @@ function register(registered: boolean, what: string): void {
   );
 }
 
-async function runAll(steps: Array<() => unknown>): Promise<void> {
-  const results = await Promise.allSettled(
-    steps.map(async (step) => await step()),
-  );
-  const errors = results.flatMap((result) =>
-    result.status === "rejected" ? [result.reason] : []
-  );
+// Runs each group's steps concurrently, the groups one after the other, and
+// reports every error together.
+async function runAll(...groups: Array<Array<() => unknown>>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const steps of groups) {
+    const results = await Promise.allSettled(
+      steps.map(async (step) => await step()),
+    );
+    for (const result of results) {
+      if (result.status === "rejected") errors.push(result.reason);
+    }
+  }
   if (errors.length > 0) {
     throw new AggregateError(
       errors,

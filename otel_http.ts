@@ -1,13 +1,16 @@
 /**
- * HTTP server instrumentation for `Deno.serve`: our counterpart of Go's
- * `otelhttp.NewHandler` and `otelhttp.WithRouteTag`, written by hand because
- * no OpenTelemetry package instruments `Deno.serve`.
+ * HTTP instrumentation for `Deno.serve` and `fetch`: our counterpart of Go's
+ * `otelhttp.NewHandler`, `otelhttp.WithRouteTag` and `otelhttp.NewTransport`,
+ * written by hand because no OpenTelemetry package instruments `Deno.serve`,
+ * and the `fetch` instrumentation for Node does not apply to Deno's fetch.
  *
  * It follows the stable HTTP semantic conventions: one SERVER span per
  * request, a child of the remote parent when the request carries W3C Trace
  * Context, named `{method} {route}`; the `http.server.request.duration`
  * histogram and the `http.server.active_requests` counter, whose attributes
- * are all of low cardinality (never the path, never a player name).
+ * are all of low cardinality (never the path, never a player name). And one
+ * CLIENT span per `fetch`, whose context goes out in the request's headers,
+ * with the `http.client.request.duration` histogram.
  *
  * @module
  */
@@ -25,6 +28,7 @@ import {
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  type TextMapSetter,
   trace,
 } from "@opentelemetry/api";
 import {
@@ -36,6 +40,7 @@ import {
   ATTR_HTTP_ROUTE,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
@@ -50,6 +55,7 @@ import {
   HTTP_REQUEST_METHOD_VALUE_POST,
   HTTP_REQUEST_METHOD_VALUE_PUT,
   HTTP_REQUEST_METHOD_VALUE_TRACE,
+  METRIC_HTTP_CLIENT_REQUEST_DURATION,
   METRIC_HTTP_SERVER_REQUEST_DURATION,
 } from "@opentelemetry/semantic-conventions";
 import { METRIC_HTTP_SERVER_ACTIVE_REQUESTS } from "@opentelemetry/semantic-conventions/incubating";
@@ -270,5 +276,127 @@ export function withRouteTag<Args extends unknown[]>(
       state.span.updateName(`${state.spanMethod} ${route}`);
     }
     return handler(...args);
+  };
+}
+
+/** A function with the signature of `fetch`. */
+export type Fetch = (
+  input: string | URL | Request,
+  init?: RequestInit,
+) => Promise<Response>;
+
+const headersSetter: TextMapSetter<Headers> = {
+  set: (headers, key, value) => headers.set(key, value),
+};
+
+// Query parameters that carry credentials, which url.full must not.
+const SENSITIVE_QUERY_KEYS: ReadonlySet<string> = new Set([
+  "AWSAccessKeyId",
+  "Signature",
+  "sig",
+  "X-Goog-Signature",
+]);
+
+/**
+ * The URL as `url.full` may show it: credentials and the values of
+ * signature-like query parameters replaced by `REDACTED`.
+ */
+export function redactedUrl(url: URL): string {
+  const redacted = new URL(url);
+  if (redacted.username || redacted.password) {
+    redacted.username = "REDACTED";
+    redacted.password = "REDACTED";
+  }
+  for (const key of new Set(redacted.searchParams.keys())) {
+    if (SENSITIVE_QUERY_KEYS.has(key)) {
+      redacted.searchParams.set(key, "REDACTED");
+    }
+  }
+  return redacted.href;
+}
+
+/**
+ * Wraps `fetchImpl` (the global `fetch` by default) so that every call gets
+ * its own CLIENT span, a child of the active span, sends the active trace
+ * context and baggage in its headers through the global propagator, and is
+ * counted in `http.client.request.duration`. For a client, 4xx, 5xx and
+ * network failures are errors. The span ends when the response headers
+ * arrive, or when the call fails.
+ *
+ * Tracer and meter come from the global providers at the time of the call,
+ * so call it after the SDK is set up.
+ */
+export function newFetch(
+  fetchImpl: (request: Request) => Promise<Response> = globalThis.fetch,
+): Fetch {
+  const tracer = trace.getTracer(SCOPE_NAME);
+  const meter = metrics.getMeter(SCOPE_NAME);
+  const requestDuration = meter.createHistogram(
+    METRIC_HTTP_CLIENT_REQUEST_DURATION,
+    {
+      description: "Duration of HTTP client requests.",
+      unit: "s",
+      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+    },
+  );
+
+  return async function otelFetch(input, init) {
+    const start = performance.now();
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const method = KNOWN_METHODS.has(request.method)
+      ? request.method
+      : HTTP_REQUEST_METHOD_VALUE_OTHER;
+    const metricAttributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: method,
+      [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      [ATTR_SERVER_PORT]: url.port
+        ? Number(url.port)
+        : url.protocol === "https:"
+        ? 443
+        : 80,
+    };
+    const attributes: Attributes = {
+      ...metricAttributes,
+      [ATTR_URL_FULL]: redactedUrl(url),
+    };
+    if (method !== request.method) {
+      attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
+    }
+    const span = tracer.startSpan(
+      method === HTTP_REQUEST_METHOD_VALUE_OTHER ? "HTTP" : method,
+      { kind: SpanKind.CLIENT, attributes },
+    );
+    const ctx = trace.setSpan(context.active(), span);
+    propagation.inject(ctx, request.headers, headersSetter);
+
+    let errorType: string | undefined;
+    try {
+      const response = await context.with(ctx, fetchImpl, undefined, request);
+      const status = response.status;
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+      metricAttributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+      // For a client, the server refusing the request is an error too.
+      if (status >= 400) {
+        errorType = String(status);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      return response;
+    } catch (error) {
+      errorType = errorTypeOf(error);
+      span.recordException(error as Exception);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
+      throw error;
+    } finally {
+      if (errorType !== undefined) {
+        span.setAttribute(ATTR_ERROR_TYPE, errorType);
+        metricAttributes[ATTR_ERROR_TYPE] = errorType;
+      }
+      span.end();
+      requestDuration.record(
+        (performance.now() - start) / 1000,
+        metricAttributes,
+      );
+    }
   };
 }

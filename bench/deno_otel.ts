@@ -10,6 +10,7 @@
 
 import { metrics, trace } from "@opentelemetry/api";
 import { type PathValues, ServeMux } from "../mux.ts";
+import { serveForBench } from "./serve.ts";
 
 const tracer = trace.getTracer("dice");
 const rollCnt = metrics.getMeter("dice").createCounter("dice.rolls", {
@@ -48,17 +49,4 @@ const mux = new ServeMux();
 for (const pattern of ["/rolldice", "/rolldice/", "/rolldice/{player}"]) {
   mux.handle(pattern, route(pattern, rolldice));
 }
-const server = Deno.serve(
-  {
-    hostname: "127.0.0.1",
-    port: Number(Deno.env.get("PORT") ?? 8080),
-    onListen() {},
-  },
-  (request) => mux.serve(request),
-);
-console.error(`listening on http://127.0.0.1:${server.addr.port}/`);
-// Deno flushes its telemetry when the process exits normally.
-Deno.addSignalListener("SIGTERM", async () => {
-  await server.shutdown();
-  Deno.exit(0);
-});
+serveForBench((request) => mux.serve(request));

@@ -89,29 +89,41 @@ async function rollOnceAndStop(service: ServiceProcess) {
   return { roll, ...await service.exited() };
 }
 
+/**
+ * Starts a receiver, runs the service with `env(receiverUrl)`, rolls once
+ * for Alice with a traceparent, stops both, and returns what each saw.
+ */
+async function rollThroughReceiver(
+  env: (url: string) => Record<string, string>,
+) {
+  const receiver = await startOtlpReceiver();
+  try {
+    const service = await startService(
+      ["deno", "run", "-P", "main.ts"],
+      env(receiver.url),
+    );
+    return { ...await rollOnceAndStop(service), received: receiver.received };
+  } finally {
+    await receiver.close();
+  }
+}
+
 function attributesOf(resource: Json): Record<string, unknown> {
   return resource.attributes;
 }
 
 for (const protocol of ["http/protobuf", "http/json"]) {
   Deno.test(`OTLP over ${protocol} delivers every signal to a real receiver`, async (t) => {
-    const receiver = await startOtlpReceiver();
-    let result;
-    try {
-      const service = await startService(["deno", "run", "-P", "main.ts"], {
-        ...OTLP_EVERYWHERE,
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
-        OTEL_EXPORTER_OTLP_HEADERS: "x-team=dice",
-        OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test",
-      });
-      result = await rollOnceAndStop(service);
-    } finally {
-      await receiver.close();
-    }
+    const result = await rollThroughReceiver((url) => ({
+      ...OTLP_EVERYWHERE,
+      OTEL_EXPORTER_OTLP_ENDPOINT: url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_EXPORTER_OTLP_HEADERS: "x-team=dice",
+      OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test",
+    }));
     const { roll, code, stdout, stderr } = result;
     const of = (signal: string) =>
-      receiver.received.filter((r) => r.signal === signal).map((r) => r.data);
+      result.received.filter((r) => r.signal === signal).map((r) => r.data);
 
     await t.step("exits 0 and prints nothing on stdout", () => {
       assert.equal(code, 0, stderr);
@@ -215,23 +227,16 @@ for (const protocol of ["http/protobuf", "http/json"]) {
 }
 
 Deno.test("OTLP and console together: OTEL_TRACES_EXPORTER=otlp,console", async () => {
-  const receiver = await startOtlpReceiver();
-  let result;
-  try {
-    const service = await startService(["deno", "run", "-P", "main.ts"], {
-      OTEL_TRACES_EXPORTER: "otlp,console",
-      OTEL_METRICS_EXPORTER: "none",
-      OTEL_LOGS_EXPORTER: "none",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    });
-    result = await rollOnceAndStop(service);
-  } finally {
-    await receiver.close();
-  }
+  const result = await rollThroughReceiver((url) => ({
+    OTEL_TRACES_EXPORTER: "otlp,console",
+    OTEL_METRICS_EXPORTER: "none",
+    OTEL_LOGS_EXPORTER: "none",
+    OTEL_EXPORTER_OTLP_ENDPOINT: url,
+  }));
   assert.equal(result.code, 0, result.stderr);
   const printed = parseDocuments(result.stdout).map((doc) => doc.Name);
   assert.deepEqual(printed.sort(), ["GET /rolldice/{player}", "roll"]);
-  const paths = receiver.received.filter((r) => r.signal === "request").map((
+  const paths = result.received.filter((r) => r.signal === "request").map((
     r,
   ) => r.data.path);
   assert.deepEqual(
@@ -242,20 +247,13 @@ Deno.test("OTLP and console together: OTEL_TRACES_EXPORTER=otlp,console", async 
 });
 
 Deno.test("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is used as is", async () => {
-  const receiver = await startOtlpReceiver();
-  let result;
-  try {
-    const service = await startService(["deno", "run", "-P", "main.ts"], {
-      ...OTLP_EVERYWHERE,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/custom/spans`,
-    });
-    result = await rollOnceAndStop(service);
-  } finally {
-    await receiver.close();
-  }
+  const result = await rollThroughReceiver((url) => ({
+    ...OTLP_EVERYWHERE,
+    OTEL_EXPORTER_OTLP_ENDPOINT: url,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${url}/custom/spans`,
+  }));
   assert.equal(result.code, 0, result.stderr);
-  const paths = receiver.received.filter((r) => r.signal === "request").map((
+  const paths = result.received.filter((r) => r.signal === "request").map((
     r,
   ) => r.data.path);
   assert.deepEqual([...new Set(paths)].sort(), [

@@ -410,3 +410,30 @@ Deno.test("setupOTelSDK() samples as configured", async () => {
   }
   assert.equal(exporter.exported, 0);
 });
+
+Deno.test("setupOTelSDK() counts what the batch processors export in otel.sdk.* metrics", async () => {
+  const sdk = await setupTestSDK();
+  try {
+    trace.getTracer("t").startSpan("s").end();
+    logs.getLogger("t").emit({ body: "hello" });
+  } finally {
+    await sdk.shutdown();
+  }
+  const spans = sdk.metric("otel.sdk.processor.span.processed");
+  const records = sdk.metric("otel.sdk.processor.log.processed");
+  assert.equal(
+    spans?.dataPoints.reduce((sum, point) => sum + (point.value as number), 0),
+    1,
+  );
+  assert.equal(
+    records?.dataPoints.reduce(
+      (sum, point) => sum + (point.value as number),
+      0,
+    ),
+    1,
+  );
+  assert.equal(
+    sdk.metric("otel.sdk.processor.span.queue.capacity")?.dataPoints[0].value,
+    2048,
+  );
+});

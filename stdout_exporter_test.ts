@@ -24,6 +24,7 @@ import {
   render,
   StdoutLogRecordExporter,
   StdoutMetricExporter,
+  stdoutSink,
   StdoutSpanExporter,
   type TextSink,
 } from "./stdout_exporter.ts";
@@ -427,4 +428,35 @@ Deno.test("render() keeps any string intact and any control character escaped (p
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("stdoutSink() says once that stdout is gone, then drops and counts", async () => {
+  const warnings: string[] = [];
+  const written: string[] = [];
+  let broken = false;
+  const sink = stdoutSink({
+    output: {
+      write(bytes) {
+        if (broken) {
+          return Promise.reject(
+            new Deno.errors.BrokenPipe("Broken pipe (os error 32)"),
+          );
+        }
+        // Accept a part only, as a full pipe does: the sink writes the rest.
+        const accepted = Math.min(bytes.length, 3);
+        written.push(new TextDecoder().decode(bytes.subarray(0, accepted)));
+        return Promise.resolve(accepted);
+      },
+    },
+    warn: (message) => warnings.push(message),
+  });
+  await sink.write('{"a":1}\n', 1);
+  assert.equal(written.join(""), '{"a":1}\n');
+  broken = true;
+  await sink.write("{}\n{}\n", 2);
+  await sink.write("{}\n", 1);
+  assert.equal(sink.dropped, 3);
+  assert.deepEqual(warnings, [
+    "stdout does not accept telemetry any more (BrokenPipe: Broken pipe (os error 32)); console telemetry is dropped from now on, and counted",
+  ]);
 });

@@ -105,10 +105,9 @@ export interface OTelOptions {
  * together. The span and log steps run concurrently, so that exporters
  * stuck on a dead collector cost one export timeout, not two; the meter
  * provider shuts down after them, so that its last collection counts what
- * they flushed. Shutdown also
- * unregisters the globals, so that the API is a no-op again afterwards and
- * setup can run anew. If setup fails, what it had already set up is shut
- * down before it throws.
+ * they flushed. Shutdown also unregisters the globals, so that the API is a
+ * no-op again afterwards and setup can run anew. If setup fails, what it had
+ * already set up is shut down before it throws.
  */
 export async function setupOTelSDK(
   options: OTelOptions = {},
@@ -135,8 +134,9 @@ export async function setupOTelSDK(
   setGlobalErrorHandler((error) => diag.error(describeExportError(error)));
 
   // The three stdout exporters share one sink, so that their documents
-  // never interleave.
-  const sink = stdoutSink();
+  // never interleave; it reports a closed stdout through warn, as setup
+  // reports everything else.
+  const sink = stdoutSink({ warn });
 
   // shutdown calls the cleanup functions registered via shutdownFuncs, each
   // once. Calling it again returns the first call's result.

@@ -45,10 +45,10 @@ import type {
 import type { Link } from "@opentelemetry/api";
 import type { ConsoleFormat } from "./config.ts";
 
-/** Receives the text of one export and resolves once all of it is written. */
+/** Receives the UTF-8 text of one export and resolves once all of it is written. */
 export interface TextSink {
-  /** Writes `text`, which holds `documents` documents, whole; rejects when it cannot. */
-  write(text: string, documents: number): Promise<void>;
+  /** Writes `bytes`, which hold `documents` documents, whole; rejects when it cannot. */
+  write(bytes: Uint8Array, documents: number): Promise<void>;
 }
 
 /** What {@linkcode stdoutSink} writes to, and whom it tells when it cannot. */
@@ -78,15 +78,16 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
   const output = options.output ?? Deno.stdout;
   const warn = options.warn ??
     ((message: string) => console.error(`dice: ${message}`));
-  const encoder = new TextEncoder();
   let tail: Promise<void> = Promise.resolve();
   let failed = false;
   let dropped = 0;
 
-  async function writeOrDrop(text: string, documents: number): Promise<void> {
+  async function writeOrDrop(
+    bytes: Uint8Array,
+    documents: number,
+  ): Promise<void> {
     if (!failed) {
       try {
-        const bytes = encoder.encode(text);
         for (let offset = 0; offset < bytes.length;) {
           offset += await output.write(bytes.subarray(offset));
         }
@@ -106,8 +107,8 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
     get dropped() {
       return dropped;
     },
-    write(text, documents) {
-      const written = tail.then(() => writeOrDrop(text, documents));
+    write(bytes, documents) {
+      const written = tail.then(() => writeOrDrop(bytes, documents));
       tail = written;
       return written;
     },
@@ -131,17 +132,37 @@ export interface StdoutExporterOptions {
 /** The part the three exporters share: rendering, writing, flushing. */
 class StdoutExporter {
   readonly #sink: TextSink;
-  readonly #format: ConsoleFormat;
   readonly #pending = new Set<Promise<void>>();
+  readonly #shared = new WeakMap<object, Uint8Array>();
+  // The size of the largest export so far, and room for a document more:
+  // batches are alike, so the next one fits without growing its buffer.
+  #capacity = 64 * 1024;
   #stopped = false;
+  /** How this exporter lays out its documents. */
+  protected readonly layout: Layout;
 
   constructor(options: StdoutExporterOptions = {}) {
     this.#sink = options.sink ?? stdoutSink();
-    this.#format = options.format ?? "pretty";
+    this.layout = LAYOUTS[options.format ?? "pretty"];
   }
 
-  protected write(
-    documents: readonly unknown[],
+  /**
+   * The UTF-8 text of a part that many documents share, such as a resource
+   * or an instrumentation scope: rendered once per object, then copied.
+   */
+  protected shared(key: object, depth: number, document: () => unknown) {
+    let bytes = this.#shared.get(key);
+    if (bytes === undefined) {
+      bytes = encoder.encode(embed(document(), this.layout, depth));
+      this.#shared.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  /** Renders each item with `render`, then writes them all at once. */
+  protected write<T>(
+    items: readonly T[],
+    render: (item: T, out: Utf8Buffer) => void,
     resultCallback: (result: ExportResult) => void,
   ): void {
     if (this.#stopped) {
@@ -151,8 +172,11 @@ class StdoutExporter {
       });
       return;
     }
-    const text = documents.map((doc) => render(doc, this.#format)).join("");
-    const written = this.#sink.write(text, documents.length).then(
+    const out = new Utf8Buffer(this.#capacity);
+    for (const item of items) render(item, out);
+    const bytes = out.bytes();
+    this.#capacity = Math.max(this.#capacity, bytes.length + 64 * 1024);
+    const written = this.#sink.write(bytes, items.length).then(
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
       (error) => resultCallback({ code: ExportResultCode.FAILED, error }),
     );
@@ -172,6 +196,54 @@ class StdoutExporter {
   }
 }
 
+const encoder = new TextEncoder();
+
+/**
+ * UTF-8 text built in place. The documents are written straight into it,
+ * and the parts they share are copied as bytes: the resource alone is half
+ * of every document, and building, joining and encoding it as a string for
+ * each span cost more than everything else the exporter does.
+ */
+class Utf8Buffer {
+  #buffer: Uint8Array;
+  #length = 0;
+
+  constructor(capacity: number) {
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  /** Appends `text` as UTF-8. */
+  text(text: string): void {
+    // A UTF-16 code unit never takes more than three bytes in UTF-8.
+    this.#reserve(text.length * 3);
+    this.#length += encoder.encodeInto(
+      text,
+      this.#buffer.subarray(this.#length),
+    ).written;
+  }
+
+  /** Appends bytes that are already UTF-8. */
+  utf8(bytes: Uint8Array): void {
+    this.#reserve(bytes.length);
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+  }
+
+  /** What was appended. */
+  bytes(): Uint8Array {
+    return this.#buffer.subarray(0, this.#length);
+  }
+
+  #reserve(length: number): void {
+    if (this.#length + length <= this.#buffer.length) return;
+    const grown = new Uint8Array(
+      Math.max(this.#buffer.length * 2, this.#length + length),
+    );
+    grown.set(this.bytes());
+    this.#buffer = grown;
+  }
+}
+
 /** Prints each span as a JSON document shaped like Go's `stdouttrace`. */
 export class StdoutSpanExporter extends StdoutExporter implements SpanExporter {
   /** Writes one document per span. */
@@ -179,7 +251,59 @@ export class StdoutSpanExporter extends StdoutExporter implements SpanExporter {
     spans: ReadableSpan[],
     resultCallback: (result: ExportResult) => void,
   ): void {
-    this.write(spans.map(spanDocument), resultCallback);
+    this.write(spans, (span, out) => this.#render(span, out), resultCallback);
+  }
+
+  // The `stdouttrace` document of one span, written out field by field:
+  // building it as objects for JSON.stringify cost the service a third of
+  // its throughput (see BENCHMARKS.md).
+  #render(span: ReadableSpan, out: Utf8Buffer): void {
+    const layout = this.layout;
+    const { nl, colon } = layout;
+    const n1 = `,${nl[1]}`;
+    const status = span.status;
+    out.text(
+      `{${nl[1]}"Name"${colon}${quote(span.name)}` +
+        `${n1}"SpanContext"${colon}${
+          spanContextText(span.spanContext(), layout, 1)
+        }` +
+        `${n1}"Parent"${colon}${
+          spanContextText(span.parentSpanContext, layout, 1)
+        }` +
+        // OTLP and Go number span kinds from 1 (internal); the JS API from 0.
+        `${n1}"SpanKind"${colon}${span.kind + 1}` +
+        `${n1}"StartTime"${colon}"${formatTime(span.startTime)}"` +
+        `${n1}"EndTime"${colon}"${formatTime(span.endTime)}"` +
+        `${n1}"Attributes"${colon}${
+          keyValuesText(attributesDocument(span.attributes), layout, 1)
+        }` +
+        `${n1}"Events"${colon}${
+          span.events.length
+            ? embed(span.events.map(eventDocument), layout, 1)
+            : "null"
+        }` +
+        `${n1}"Links"${colon}${
+          span.links.length
+            ? embed(span.links.map(linkDocument), layout, 1)
+            : "null"
+        }` +
+        `${n1}"Status"${colon}{${nl[2]}"Code"${colon}"${
+          STATUS_NAMES[status.code]
+        }",${nl[2]}"Description"${colon}${quote(status.message ?? "")}${
+          nl[1]
+        }}` +
+        `${n1}"DroppedAttributes"${colon}${span.droppedAttributesCount}` +
+        `${n1}"DroppedEvents"${colon}${span.droppedEventsCount}` +
+        `${n1}"DroppedLinks"${colon}${span.droppedLinksCount}` +
+        `${n1}"Resource"${colon}`,
+    );
+    out.utf8(
+      this.shared(span.resource, 1, () => resourceDocument(span.resource)),
+    );
+    out.text(`${n1}"InstrumentationScope"${colon}`);
+    const scope = span.instrumentationScope;
+    out.utf8(this.shared(scope, 1, () => scopeDocument(scope)));
+    out.text(`${nl[0]}}\n`);
   }
 }
 
@@ -191,7 +315,53 @@ export class StdoutLogRecordExporter extends StdoutExporter
     records: ReadableLogRecord[],
     resultCallback: (result: ExportResult) => void,
   ): void {
-    this.write(records.map(logRecordDocument), resultCallback);
+    this.write(
+      records,
+      (record, out) => this.#render(record, out),
+      resultCallback,
+    );
+  }
+
+  // The `stdoutlog` document of one log record, written out as spans are.
+  #render(record: ReadableLogRecord, out: Utf8Buffer): void {
+    const layout = this.layout;
+    const { nl, colon } = layout;
+    const n1 = `,${nl[1]}`;
+    const spanContext = record.spanContext;
+    const body = anyValue(record.body);
+    out.text(
+      `{${nl[1]}"Timestamp"${colon}"${formatTime(record.hrTime)}"` +
+        `${n1}"ObservedTimestamp"${colon}"${
+          formatTime(record.hrTimeObserved)
+        }"` +
+        `${n1}"EventName"${colon}${quote(record.eventName ?? "")}` +
+        `${n1}"Severity"${colon}${record.severityNumber ?? 0}` +
+        `${n1}"SeverityText"${colon}${quote(record.severityText ?? "")}` +
+        `${n1}"Body"${colon}{${nl[2]}"Type"${colon}"${body.Type}",${
+          nl[2]
+        }"Value"${colon}${valueText(body.Value, layout, 2)}${nl[1]}}` +
+        `${n1}"Attributes"${colon}${
+          keyValuesText(anyAttributesDocument(record.attributes), layout, 1)
+        }` +
+        `${n1}"TraceID"${colon}${
+          quote(spanContext?.traceId ?? INVALID_SPAN_CONTEXT_DOCUMENT.TraceID)
+        }` +
+        `${n1}"SpanID"${colon}${
+          quote(spanContext?.spanId ?? INVALID_SPAN_CONTEXT_DOCUMENT.SpanID)
+        }` +
+        `${n1}"TraceFlags"${colon}"${hexByte(spanContext?.traceFlags ?? 0)}"` +
+        `${n1}"Resource"${colon}`,
+    );
+    out.utf8(
+      this.shared(record.resource, 1, () => resourceDocument(record.resource)),
+    );
+    out.text(`${n1}"Scope"${colon}`);
+    const scope = record.instrumentationScope;
+    out.utf8(this.shared(scope, 1, () => scopeDocument(scope)));
+    out.text(
+      `${n1}"DroppedAttributes"${colon}${record.droppedAttributesCount}` +
+        `${nl[0]}}\n`,
+    );
   }
 }
 
@@ -203,7 +373,13 @@ export class StdoutMetricExporter extends StdoutExporter
     metrics: ResourceMetrics,
     resultCallback: (result: ExportResult) => void,
   ): void {
-    this.write([resourceMetricsDocument(metrics)], resultCallback);
+    // One document every few seconds: built as objects, for plain reading.
+    this.write(
+      [metrics],
+      (item, out) =>
+        out.text(embed(resourceMetricsDocument(item), this.layout, 0) + "\n"),
+      resultCallback,
+    );
   }
 }
 
@@ -216,18 +392,117 @@ function escapeUnsafe(char: string): string {
   return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
+/** How one console format lays a document out. */
+interface Layout {
+  /** What starts a line at depth `d`, `nl[d]`: nothing when compact. */
+  readonly nl: readonly string[];
+  /** What goes between a key and its value. */
+  readonly colon: string;
+  /** JSON.stringify's `space` argument. */
+  readonly space: string;
+}
+
+const LAYOUTS: Record<ConsoleFormat, Layout> = {
+  // Go's stdout exporters pretty-print with tabs, as JSON.stringify does
+  // with "\t": one field per line.
+  pretty: {
+    nl: Array.from({ length: 8 }, (_, depth) => "\n" + "\t".repeat(depth)),
+    colon: ": ",
+    space: "\t",
+  },
+  compact: { nl: Array(8).fill(""), colon: ":", space: "" },
+};
+
 /** Renders one document as one line, or pretty-printed with tabs like Go's. */
 export function render(document: unknown, format: ConsoleFormat): string {
-  const json = format === "compact"
-    ? JSON.stringify(document)
-    : JSON.stringify(document, null, "\t");
-  return json.replace(UNSAFE_FOR_TERMINALS, escapeUnsafe) + "\n";
+  return embed(document, LAYOUTS[format], 0) + "\n";
 }
+
+// The JSON text of `value`, laid out to sit at `depth` inside a document.
+function embed(value: unknown, layout: Layout, depth: number): string {
+  // Every raw newline in JSON.stringify's output is layout: the ones in
+  // strings are escaped.
+  const json = layout.space
+    ? JSON.stringify(value, null, layout.space).replaceAll(
+      "\n",
+      layout.nl[depth],
+    )
+    : JSON.stringify(value);
+  return json.replace(UNSAFE_FOR_TERMINALS, escapeUnsafe);
+}
+
+// Printable ASCII but the quote and the backslash: a string that needs no
+// escaping, as nearly every one here is.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+// A string as JSON, safe for a terminal.
+function quote(value: string): string {
+  return PLAIN.test(value)
+    ? `"${value}"`
+    : JSON.stringify(value).replace(UNSAFE_FOR_TERMINALS, escapeUnsafe);
+}
+
+// A Value field's JSON: a primitive as is, anything else embedded.
+function valueText(value: unknown, layout: Layout, depth: number): string {
+  switch (typeof value) {
+    case "string":
+      return quote(value);
+    case "number":
+    case "boolean":
+      return String(value);
+  }
+  return value === null ? "null" : embed(value, layout, depth);
+}
+
+// A list of attributes as JSON, laid out as JSON.stringify would.
+function keyValuesText(
+  list: readonly KeyValue[],
+  layout: Layout,
+  depth: number,
+): string {
+  if (list.length === 0) return "[]";
+  const { nl, colon } = layout;
+  const [item, field, value] = [nl[depth + 1], nl[depth + 2], nl[depth + 3]];
+  let text = "[";
+  for (let i = 0; i < list.length; i++) {
+    const { Key, Value } = list[i];
+    text += `${i === 0 ? "" : ","}${item}{${field}"Key"${colon}${quote(Key)},` +
+      `${field}"Value"${colon}{${value}"Type"${colon}"${Value.Type}",` +
+      `${value}"Value"${colon}${valueText(Value.Value, layout, depth + 3)}` +
+      `${field}}${item}}`;
+  }
+  return `${text}${nl[depth]}]`;
+}
+
+// The span context's JSON, laid out at `depth`.
+function spanContextText(
+  spanContext: SpanContext | undefined,
+  layout: Layout,
+  depth: number,
+): string {
+  const { nl, colon } = layout;
+  const field = `,${nl[depth + 1]}`;
+  const { TraceID, SpanID, TraceFlags, TraceState, Remote } =
+    spanContextDocument(spanContext);
+  return `{${nl[depth + 1]}"TraceID"${colon}${quote(TraceID)}` +
+    `${field}"SpanID"${colon}${quote(SpanID)}` +
+    `${field}"TraceFlags"${colon}"${TraceFlags}"` +
+    `${field}"TraceState"${colon}${quote(TraceState)}` +
+    `${field}"Remote"${colon}${Remote}${nl[depth]}}`;
+}
+
+// Nearly every time printed in a batch falls in the same second as the one
+// before it; its date and time of day are formatted once.
+let lastSeconds = NaN;
+let lastSecondText = "";
 
 /** Formats an HrTime as RFC 3339 in UTC with nanoseconds, as Go prints times. */
 export function formatTime([seconds, nanos]: HrTime): string {
-  const iso = new Date(seconds * 1000).toISOString();
-  return `${iso.slice(0, 19)}.${String(nanos).padStart(9, "0")}Z`;
+  if (seconds !== lastSeconds) {
+    lastSecondText = new Date(seconds * 1000).toISOString().slice(0, 19);
+    lastSeconds = seconds;
+  }
+  return `${lastSecondText}.${String(nanos).padStart(9, "0")}Z`;
 }
 
 interface KeyValue {
@@ -395,51 +670,6 @@ function linkDocument(link: Link) {
     SpanContext: spanContextDocument(link.context),
     Attributes: attributesDocument(link.attributes),
     DroppedAttributeCount: link.droppedAttributesCount ?? 0,
-  };
-}
-
-// The `stdouttrace` document of one span.
-function spanDocument(span: ReadableSpan) {
-  return {
-    Name: span.name,
-    SpanContext: spanContextDocument(span.spanContext()),
-    Parent: spanContextDocument(span.parentSpanContext),
-    // OTLP and Go number span kinds from 1 (internal); the JS API from 0.
-    SpanKind: span.kind + 1,
-    StartTime: formatTime(span.startTime),
-    EndTime: formatTime(span.endTime),
-    Attributes: attributesDocument(span.attributes),
-    Events: span.events.length ? span.events.map(eventDocument) : null,
-    Links: span.links.length ? span.links.map(linkDocument) : null,
-    Status: {
-      Code: STATUS_NAMES[span.status.code],
-      Description: span.status.message ?? "",
-    },
-    DroppedAttributes: span.droppedAttributesCount,
-    DroppedEvents: span.droppedEventsCount,
-    DroppedLinks: span.droppedLinksCount,
-    Resource: resourceDocument(span.resource),
-    InstrumentationScope: scopeDocument(span.instrumentationScope),
-  };
-}
-
-// The `stdoutlog` document of one log record.
-function logRecordDocument(record: ReadableLogRecord) {
-  const spanContext = record.spanContext;
-  return {
-    Timestamp: formatTime(record.hrTime),
-    ObservedTimestamp: formatTime(record.hrTimeObserved),
-    EventName: record.eventName ?? "",
-    Severity: record.severityNumber ?? 0,
-    SeverityText: record.severityText ?? "",
-    Body: anyValue(record.body),
-    Attributes: anyAttributesDocument(record.attributes),
-    TraceID: spanContext?.traceId ?? INVALID_SPAN_CONTEXT_DOCUMENT.TraceID,
-    SpanID: spanContext?.spanId ?? INVALID_SPAN_CONTEXT_DOCUMENT.SpanID,
-    TraceFlags: hexByte(spanContext?.traceFlags ?? 0),
-    Resource: resourceDocument(record.resource),
-    Scope: scopeDocument(record.instrumentationScope),
-    DroppedAttributes: record.droppedAttributesCount,
   };
 }
 

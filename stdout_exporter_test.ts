@@ -39,8 +39,8 @@ const resource = resourceFromAttributes({
 function memorySink(): TextSink & { text: string } {
   return {
     text: "",
-    write(text) {
-      this.text += text;
+    write(bytes) {
+      this.text += new TextDecoder().decode(bytes);
       return Promise.resolve();
     },
   };
@@ -190,6 +190,38 @@ Deno.test("StdoutSpanExporter never lets a control character reach the terminal"
       assert.deepEqual(unsafe, []);
       assert.ok(text.includes("\\u001b[2J"));
       assert.ok(text.includes("\\u009b31m"));
+    });
+  }
+});
+
+Deno.test("StdoutSpanExporter and StdoutLogRecordExporter lay documents out as render() does", async (t) => {
+  for (const format of ["pretty", "compact"] as const) {
+    await t.step(format, async () => {
+      const sink = memorySink();
+      const provider = new LoggerProvider({
+        resource,
+        processors: [
+          new SimpleLogRecordProcessor({
+            exporter: new StdoutLogRecordExporter({ sink, format }),
+          }),
+        ],
+      });
+      const logger = provider.getLogger("test-scope");
+      logger.emit({ body: HOSTILE, attributes: { list: [1, "x"], n: 2.5 } });
+      logger.emit({ body: { nested: { deep: [true] } }, eventName: "e" });
+      logger.emit({});
+      await provider.shutdown();
+      const text = (await exportSpans(format)) + sink.text;
+
+      // Each document, parsed and rendered again as one value, comes out
+      // byte for byte the same: the hand-written layout is JSON.stringify's.
+      const documents = format === "pretty"
+        ? text.split(/(?<=\n\}\n)/)
+        : text.split(/(?<=\n)/);
+      assert.equal(documents.length, 5);
+      for (const document of documents) {
+        assert.equal(document, render(JSON.parse(document), format));
+      }
     });
   }
 });
@@ -450,11 +482,12 @@ Deno.test("stdoutSink() says once that stdout is gone, then drops and counts", a
     },
     warn: (message) => warnings.push(message),
   });
-  await sink.write('{"a":1}\n', 1);
+  const encode = (text: string) => new TextEncoder().encode(text);
+  await sink.write(encode('{"a":1}\n'), 1);
   assert.equal(written.join(""), '{"a":1}\n');
   broken = true;
-  await sink.write("{}\n{}\n", 2);
-  await sink.write("{}\n", 1);
+  await sink.write(encode("{}\n{}\n"), 2);
+  await sink.write(encode("{}\n"), 1);
   assert.equal(sink.dropped, 3);
   assert.deepEqual(warnings, [
     "stdout does not accept telemetry any more (BrokenPipe: Broken pipe (os error 32)); console telemetry is dropped from now on, and counted",

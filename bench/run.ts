@@ -145,6 +145,8 @@ interface Measurement {
   p99: number;
   requests: number;
   peakRssMiB: number;
+  /** CPU time the service spent per request, all its threads, in µs. */
+  cpuMicros: number;
   completeness?: number;
   exported?: Exported;
 }
@@ -180,6 +182,16 @@ async function peakRssMiB(pid: number): Promise<number> {
   }).output();
   const status = new TextDecoder().decode(stdout);
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+// utime + stime, fields 14 and 15 of proc(5), in clock ticks of 1/100 s.
+// Less noisy than req/s on a shared machine: it is what a request costs.
+async function cpuSeconds(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/stat`],
+  }).output();
+  const fields = new TextDecoder().decode(stdout).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface Load {
@@ -266,7 +278,9 @@ async function measure(
     await waitForPort(port, child);
     const url = `http://127.0.0.1:${port}/rolldice/Alice`;
     const warmup = await load(url, 3);
+    const cpuBefore = await cpuSeconds(child.pid);
     const result = await load(url, options.seconds);
+    const cpu = await cpuSeconds(child.pid) - cpuBefore;
     const peak = await peakRssMiB(child.pid);
     child.kill("SIGTERM");
     await child.status;
@@ -283,6 +297,7 @@ async function measure(
       p99: result.p99,
       requests,
       peakRssMiB: peak,
+      cpuMicros: cpu * 1e6 / result.requests,
       exported,
     };
     if (exported) {
@@ -524,6 +539,29 @@ function chart(rows: Array<{ name: string; rps: number }>): string {
 `;
 }
 
+/** dice console against the issue's targets, in req/s and in CPU per request. */
+function targetsLine(
+  rows: Array<{ name: string; rps: number; cpu: number }>,
+): string {
+  const row = (name: string) => rows.find((r) => r.name === name);
+  const dice = row("dice console");
+  if (!dice) return "Targets: not measured (dice console did not run).";
+  const against = (name: string, times: boolean) => {
+    const other = row(name);
+    if (!other) return `${name}: not run`;
+    const rps = dice.rps / other.rps;
+    const cpu = other.cpu / dice.cpu;
+    return times
+      ? `${rps.toFixed(1)}× ${name} (${cpu.toFixed(1)}× by CPU per request)`
+      : `${(rps * 100).toFixed(0)} % of ${name} (${
+        (cpu * 100).toFixed(0)
+      } % by CPU per request)`;
+  };
+  return `Targets (dice console: ≥ 33 % of bare with 100 % exported, ≥ 10× ` +
+    `node peer, ≥ 2× deno otel): ${against("bare", false)}; ` +
+    `${against("node peer", true)}; ${against("deno otel", true)}.`;
+}
+
 async function overload(): Promise<string> {
   const port = freePort();
   const out = `${OUT}overload.json`;
@@ -587,7 +625,8 @@ if (import.meta.main) {
         `  ${
           Math.round(measurement.rps)
         } req/s, p50 ${measurement.p50} ms, p99 ${measurement.p99} ms, ` +
-          `peak RSS ${measurement.peakRssMiB.toFixed(0)} MiB` +
+          `peak RSS ${measurement.peakRssMiB.toFixed(0)} MiB, ` +
+          `CPU ${measurement.cpuMicros.toFixed(1)} µs/request` +
           (measurement.completeness === undefined
             ? ""
             : `, completeness ${
@@ -609,6 +648,7 @@ if (import.meta.main) {
       p50: median(runs.map((m) => m.p50)),
       p99: median(runs.map((m) => m.p99)),
       rss: Math.max(...runs.map((m) => m.peakRssMiB)),
+      cpu: median(runs.map((m) => m.cpuMicros)),
       completeness: runs.some((m) => m.completeness !== undefined)
         ? Math.min(...runs.map((m) => m.completeness ?? 1))
         : undefined,
@@ -616,22 +656,23 @@ if (import.meta.main) {
   });
   const baseline = rows.find((row) => row.name === "bare")?.rps;
   const table = [
-    "| variant | req/s (median) | rounds | vs bare | p50 ms | p99 ms | peak RSS MiB | telemetry exported |",
-    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    "| variant | req/s (median) | rounds | vs bare | p50 ms | p99 ms | CPU µs/request | peak RSS MiB | telemetry exported |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((row) =>
       `| ${row.name} | ${Math.round(row.rps).toLocaleString("en")} | ${
         row.rounds.join(", ")
       } | ${
         baseline ? `${((row.rps / baseline) * 100).toFixed(0)} %` : "–"
       } | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${
-        row.rss.toFixed(0)
-      } | ${
+        row.cpu.toFixed(1)
+      } | ${row.rss.toFixed(0)} | ${
         row.completeness === undefined
           ? "–"
           : `${(row.completeness * 100).toFixed(1)} %`
       } |`
     ),
   ].join("\n");
+  const targets = targetsLine(rows);
   const overloadLine = options.overload
     ? await overload()
     : "not run (--no-overload)";
@@ -647,6 +688,11 @@ ${table}
 
 "Telemetry exported" is the smallest of: spans exported / (2 × requests),
 log records / requests, and the final \`dice.rolls\` sum / requests.
+"CPU µs/request" is the service's CPU time (all threads) during the
+measurement divided by the requests served: steadier than req/s when the
+machine is shared.
+
+${targets}
 
 Overload of \`dice console\` (compact output): ${overloadLine}.
 

@@ -23,6 +23,7 @@ import { SpanStatusCode } from "@opentelemetry/api";
 import {
   type ExportResult,
   ExportResultCode,
+  globalErrorHandler,
   type InstrumentationScope,
 } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
@@ -66,8 +67,9 @@ export interface StdoutSink extends TextSink {
 }
 
 /**
- * Writes to stdout one export at a time, so that the documents of the three
- * exporters never interleave, even when a pipe accepts only part of a write.
+ * Writes to stdout one write at a time, so that the documents of the three
+ * exporters never interleave, even when a pipe accepts only part of a write;
+ * the exports that arrive meanwhile go out together, in order, next.
  *
  * When stdout stops accepting writes (`dice | head -c 100` closes the pipe),
  * it says so once through `warn`, then drops and counts every document
@@ -78,7 +80,12 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
   const output = options.output ?? Deno.stdout;
   const warn = options.warn ??
     ((message: string) => console.error(`dice: ${message}`));
-  let tail: Promise<void> = Promise.resolve();
+  // Exports that arrive while a write is under way wait here, and go out
+  // together in the next write: one write per turn of the event loop,
+  // whatever the number of exports, keeps up with a loaded service.
+  let waiting: Array<{ bytes: Uint8Array; documents: number; done(): void }> =
+    [];
+  let writing = false;
   let failed = false;
   let dropped = 0;
 
@@ -103,16 +110,44 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
     dropped += documents;
   }
 
+  async function writeWaiting(): Promise<void> {
+    writing = true;
+    while (waiting.length > 0) {
+      const exports = waiting;
+      waiting = [];
+      await writeOrDrop(
+        concat(exports.map((e) => e.bytes)),
+        exports.reduce((sum, e) => sum + e.documents, 0),
+      );
+      for (const e of exports) e.done();
+    }
+    writing = false;
+  }
+
   return {
     get dropped() {
       return dropped;
     },
     write(bytes, documents) {
-      const written = tail.then(() => writeOrDrop(bytes, documents));
-      tail = written;
-      return written;
+      return new Promise((done) => {
+        waiting.push({ bytes, documents, done });
+        if (!writing) writeWaiting();
+      });
     },
   };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(
+    chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+  );
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
 }
 
 function describe(error: unknown): string {
@@ -137,6 +172,7 @@ class StdoutExporter {
   // The size of the largest export so far, and room for a document more:
   // batches are alike, so the next one fits without growing its buffer.
   #capacity = 64 * 1024;
+  #unwritten = 0;
   #stopped = false;
   /** How this exporter lays out its documents. */
   protected readonly layout: Layout;
@@ -176,12 +212,29 @@ class StdoutExporter {
     for (const item of items) render(item, out);
     const bytes = out.bytes();
     this.#capacity = Math.max(this.#capacity, bytes.length + 64 * 1024);
-    const written = this.#sink.write(bytes, items.length).then(
-      () => resultCallback({ code: ExportResultCode.SUCCESS }),
-      (error) => resultCallback({ code: ExportResultCode.FAILED, error }),
+    // The processor sends its next batch only once this one is reported.
+    // Waiting for the write would hold it for as long as the event loop
+    // takes to come back to the write, and under load its queue would fill
+    // meanwhile; so a batch counts as exported once it is in the sink, for
+    // as long as the sink holds less than MAX_UNWRITTEN_BYTES. Beyond that
+    // the processor waits, its bounded queue fills, and it drops and counts.
+    const early = this.#unwritten + bytes.length <= MAX_UNWRITTEN_BYTES;
+    this.#unwritten += bytes.length;
+    const written = this.#sink.write(bytes, items.length).finally(() => {
+      this.#unwritten -= bytes.length;
+    });
+    if (early) resultCallback({ code: ExportResultCode.SUCCESS });
+    const reported = written.then(
+      () => {
+        if (!early) resultCallback({ code: ExportResultCode.SUCCESS });
+      },
+      (error) => {
+        if (early) globalErrorHandler(error);
+        else resultCallback({ code: ExportResultCode.FAILED, error });
+      },
     );
-    this.#pending.add(written);
-    written.finally(() => this.#pending.delete(written));
+    this.#pending.add(reported);
+    reported.finally(() => this.#pending.delete(reported));
   }
 
   /** Resolves once every export handed over so far is written. */
@@ -197,6 +250,9 @@ class StdoutExporter {
 }
 
 const encoder = new TextEncoder();
+
+/** How much an exporter lets wait in its sink before exports wait for it. */
+export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
 
 /**
  * UTF-8 text built in place. The documents are written straight into it,

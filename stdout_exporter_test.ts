@@ -7,7 +7,11 @@ import {
   SpanStatusCode,
   ValueType,
 } from "@opentelemetry/api";
-import { ExportResultCode } from "@opentelemetry/core";
+import {
+  ExportResultCode,
+  loggingErrorHandler,
+  setGlobalErrorHandler,
+} from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   LoggerProvider,
@@ -21,6 +25,7 @@ import { SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import type { ConsoleFormat } from "./config.ts";
 import {
   formatTime,
+  MAX_UNWRITTEN_BYTES,
   render,
   StdoutLogRecordExporter,
   StdoutMetricExporter,
@@ -391,15 +396,22 @@ Deno.test("StdoutMetricExporter prints the fields of Go's stdoutmetric", async (
 });
 
 Deno.test("StdoutSpanExporter reports a failed write and refuses work after shutdown", async () => {
-  const failing: TextSink = {
-    write: () => Promise.reject(new Error("broken pipe")),
-  };
-  const exporter = new StdoutSpanExporter({ sink: failing });
-  const failed = await new Promise((resolve) => exporter.export([], resolve));
-  assert.deepEqual(failed, {
-    code: ExportResultCode.FAILED,
-    error: new Error("broken pipe"),
-  });
+  const errors: unknown[] = [];
+  setGlobalErrorHandler((error) => errors.push(error));
+  try {
+    const failing: TextSink = {
+      write: () => Promise.reject(new Error("broken pipe")),
+    };
+    const exporter = new StdoutSpanExporter({ sink: failing });
+    // The batch counts as exported once it is in the sink; the write that
+    // fails later is reported through the global error handler.
+    const result = await new Promise((resolve) => exporter.export([], resolve));
+    assert.deepEqual(result, { code: ExportResultCode.SUCCESS });
+    await exporter.forceFlush();
+    assert.deepEqual(errors, [new Error("broken pipe")]);
+  } finally {
+    setGlobalErrorHandler(loggingErrorHandler());
+  }
 
   const working = new StdoutSpanExporter({ sink: memorySink() });
   await working.shutdown();
@@ -415,13 +427,35 @@ Deno.test("StdoutMetricExporter.forceFlush() waits for writes under way", async 
     write: () => new Promise((resolve) => release = resolve),
   };
   const exporter = new StdoutMetricExporter({ sink });
-  let exported = false;
-  exporter.export({ resource, scopeMetrics: [] }, () => exported = true);
-  const flushed = exporter.forceFlush();
-  assert.equal(exported, false);
+  exporter.export({ resource, scopeMetrics: [] }, () => {});
+  let flushed = false;
+  const flushing = exporter.forceFlush().then(() => flushed = true);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(flushed, false);
   release();
-  await flushed;
-  assert.equal(exported, true);
+  await flushing;
+  assert.equal(flushed, true);
+});
+
+Deno.test("StdoutMetricExporter exports wait once the sink holds MAX_UNWRITTEN_BYTES", async () => {
+  const releases: Array<() => void> = [];
+  const sink: TextSink = {
+    write: () => new Promise((resolve) => releases.push(resolve)),
+  };
+  const exporter = new StdoutMetricExporter({ sink, format: "compact" });
+  // Each document holds a resource of 1 MiB.
+  const big = resourceFromAttributes({ big: "x".repeat(1024 * 1024) });
+  const exports = 20;
+  let reported = 0;
+  for (let i = 0; i < exports; i++) {
+    exporter.export({ resource: big, scopeMetrics: [] }, () => reported++);
+  }
+  const early = Math.floor(MAX_UNWRITTEN_BYTES / (1024 * 1024 + 100));
+  assert.ok(early < exports);
+  assert.equal(reported, early);
+  for (const release of releases) release();
+  await exporter.forceFlush();
+  assert.equal(reported, exports);
 });
 
 Deno.test("render() escapes what JSON.stringify leaves raw", () => {
@@ -492,4 +526,24 @@ Deno.test("stdoutSink() says once that stdout is gone, then drops and counts", a
   assert.deepEqual(warnings, [
     "stdout does not accept telemetry any more (BrokenPipe: Broken pipe (os error 32)); console telemetry is dropped from now on, and counted",
   ]);
+});
+
+Deno.test("stdoutSink() writes the exports that wait for a write together, in order", async () => {
+  const writes: string[] = [];
+  const sink = stdoutSink({
+    output: {
+      async write(bytes) {
+        writes.push(new TextDecoder().decode(bytes));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return bytes.length;
+      },
+    },
+  });
+  const encode = (text: string) => new TextEncoder().encode(text);
+  await Promise.all([
+    sink.write(encode("a\n"), 1),
+    sink.write(encode("b\n"), 1),
+    sink.write(encode("c\n"), 1),
+  ]);
+  assert.deepEqual(writes, ["a\n", "b\nc\n"]);
 });

@@ -216,7 +216,8 @@ class StdoutExporter {
     // Waiting for the write would hold it for as long as the event loop
     // takes to come back to the write, and under load its queue would fill
     // meanwhile; so a batch counts as exported once it is in the sink, for
-    // as long as the sink holds less than MAX_UNWRITTEN_BYTES. Beyond that
+    // as long as less than MAX_UNWRITTEN_BYTES of this exporter's output
+    // waits in the sink (the three exporters share one). Beyond that
     // the processor waits, its bounded queue fills, and it drops and counts.
     const early = this.#unwritten + bytes.length <= MAX_UNWRITTEN_BYTES;
     this.#unwritten += bytes.length;

@@ -48,7 +48,10 @@ import type { ConsoleFormat } from "./config.ts";
 
 /** Receives the UTF-8 text of one export and resolves once all of it is written. */
 export interface TextSink {
-  /** Writes `bytes`, which hold `documents` documents, whole; rejects when it cannot. */
+  /**
+   * Writes `bytes`, which hold `documents` documents, whole; rejects when it
+   * cannot. The exporter reuses `bytes` once the promise settles.
+   */
   write(bytes: Uint8Array, documents: number): Promise<void>;
 }
 
@@ -110,13 +113,29 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
     dropped += documents;
   }
 
+  // What the exports that waited are copied into, to go out in one write;
+  // kept for the next such write, as the exporters keep theirs.
+  let joined = new Uint8Array(0);
+
+  function join(chunks: Uint8Array[]): Uint8Array {
+    if (chunks.length === 1) return chunks[0];
+    const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (joined.length < length) joined = new Uint8Array(length * 2);
+    let offset = 0;
+    for (const chunk of chunks) {
+      joined.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return joined.subarray(0, length);
+  }
+
   async function writeWaiting(): Promise<void> {
     writing = true;
     while (waiting.length > 0) {
       const exports = waiting;
       waiting = [];
       await writeOrDrop(
-        concat(exports.map((e) => e.bytes)),
+        join(exports.map((e) => e.bytes)),
         exports.reduce((sum, e) => sum + e.documents, 0),
       );
       for (const e of exports) e.done();
@@ -135,19 +154,6 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
       });
     },
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(
-    chunks.reduce((sum, chunk) => sum + chunk.length, 0),
-  );
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
 }
 
 function describe(error: unknown): string {
@@ -172,24 +178,32 @@ class StdoutExporter {
   // The size of the largest export so far, and room for a document more:
   // batches are alike, so the next one fits without growing its buffer.
   #capacity = 64 * 1024;
+  // Buffers whose bytes the sink has written, for the next exports: a
+  // fresh megabyte for every batch cost more, in page faults, than the
+  // rendering of the batch into it.
+  readonly #spare: Uint8Array[] = [];
   #unwritten = 0;
   #stopped = false;
-  /** How this exporter lays out its documents. */
-  protected readonly layout: Layout;
+  /** The console format of this exporter's documents. */
+  protected readonly format: ConsoleFormat;
+  /** The fixed parts of its documents, in that format. */
+  protected readonly parts: DocumentParts;
 
   constructor(options: StdoutExporterOptions = {}) {
     this.#sink = options.sink ?? stdoutSink();
-    this.layout = LAYOUTS[options.format ?? "pretty"];
+    this.format = options.format ?? "pretty";
+    this.parts = documentParts(LAYOUTS[this.format]);
   }
 
   /**
-   * The UTF-8 text of a part that many documents share, such as a resource
-   * or an instrumentation scope: rendered once per object, then copied.
+   * The UTF-8 text of a part that many documents share as a field, such as
+   * a resource or an instrumentation scope: rendered once per object, then
+   * copied.
    */
-  protected shared(key: object, depth: number, document: () => unknown) {
+  protected shared(key: object, document: () => unknown): Uint8Array {
     let bytes = this.#shared.get(key);
     if (bytes === undefined) {
-      bytes = encoder.encode(embed(document(), this.layout, depth));
+      bytes = encoder.encode(embed(document(), this.parts.layout, 1));
       this.#shared.set(key, bytes);
     }
     return bytes;
@@ -208,7 +222,9 @@ class StdoutExporter {
       });
       return;
     }
-    const out = new Utf8Buffer(this.#capacity);
+    const out = new Utf8Buffer(
+      this.#spare.pop() ?? new Uint8Array(this.#capacity),
+    );
     for (const item of items) render(item, out);
     const bytes = out.bytes();
     this.#capacity = Math.max(this.#capacity, bytes.length + 64 * 1024);
@@ -223,6 +239,9 @@ class StdoutExporter {
     this.#unwritten += bytes.length;
     const written = this.#sink.write(bytes, items.length).finally(() => {
       this.#unwritten -= bytes.length;
+      if (this.#spare.length < SPARE_BUFFERS) {
+        this.#spare.push(new Uint8Array(bytes.buffer));
+      }
     });
     if (early) resultCallback({ code: ExportResultCode.SUCCESS });
     const reported = written.then(
@@ -252,21 +271,32 @@ class StdoutExporter {
 
 const encoder = new TextEncoder();
 
+// Enough for an export being rendered while two wait in the sink.
+const SPARE_BUFFERS = 3;
+
 /** How much an exporter lets wait in its sink before exports wait for it. */
 export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
 
 /**
- * UTF-8 text built in place. The documents are written straight into it,
- * and the parts they share are copied as bytes: the resource alone is half
- * of every document, and building, joining and encoding it as a string for
- * each span cost more than everything else the exporter does.
+ * UTF-8 text built in place. The documents are written straight into it:
+ * their fixed parts and the parts they share (the resource alone is half of
+ * every document) are copied as bytes, and their strings, nearly all plain
+ * ASCII, one code unit to one byte. Building each document as a string and
+ * encoding it cost the exporter twice as much (see BENCHMARKS.md).
  */
 class Utf8Buffer {
   #buffer: Uint8Array;
   #length = 0;
 
-  constructor(capacity: number) {
-    this.#buffer = new Uint8Array(capacity);
+  constructor(buffer: Uint8Array) {
+    this.#buffer = buffer;
+  }
+
+  /** Appends bytes that are already UTF-8. */
+  utf8(bytes: Uint8Array): void {
+    this.#reserve(bytes.length);
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
   }
 
   /** Appends `text` as UTF-8. */
@@ -279,11 +309,79 @@ class Utf8Buffer {
     ).written;
   }
 
-  /** Appends bytes that are already UTF-8. */
-  utf8(bytes: Uint8Array): void {
-    this.#reserve(bytes.length);
-    this.#buffer.set(bytes, this.#length);
-    this.#length += bytes.length;
+  /** Appends `text`, which holds ASCII characters only, such as a number. */
+  ascii(text: string): void {
+    this.#reserve(text.length);
+    const buffer = this.#buffer;
+    let at = this.#length;
+    for (let i = 0; i < text.length; i++) buffer[at++] = text.charCodeAt(i);
+    this.#length = at;
+  }
+
+  /** Appends `value` as a JSON string, safe for a terminal. */
+  string(value: string): void {
+    this.#reserve(value.length + 2);
+    const buffer = this.#buffer;
+    let at = this.#length;
+    buffer[at++] = QUOTE;
+    for (let i = 0; i < value.length; i++) {
+      const code = value.charCodeAt(i);
+      // Printable ASCII but the quote and the backslash needs no escaping,
+      // as nearly every string here; the rest is checked as one string.
+      if (code < 0x20 || code > 0x7e || code === QUOTE || code === BACKSLASH) {
+        this.text(quote(value));
+        return;
+      }
+      buffer[at++] = code;
+    }
+    buffer[at++] = QUOTE;
+    this.#length = at;
+  }
+
+  /** Appends a Value field's JSON: a primitive as is, anything else embedded. */
+  value(value: unknown, layout: Layout, depth: number): void {
+    switch (typeof value) {
+      case "string":
+        return this.string(value);
+      case "number":
+      case "boolean":
+        return this.ascii(String(value));
+    }
+    this.text(value === null ? "null" : embed(value, layout, depth));
+  }
+
+  /** Appends a list of attributes, laid out at depth 1 as JSON.stringify would. */
+  keyValues(list: readonly KeyValue[], parts: DocumentParts): void {
+    if (list.length === 0) return this.utf8(parts.emptyList);
+    const { keyValue } = parts;
+    for (let i = 0; i < list.length; i++) {
+      const { Key, Value } = list[i];
+      this.utf8(i === 0 ? keyValue.first : keyValue.next);
+      this.string(Key);
+      this.utf8(keyValue.type);
+      this.string(Value.Type);
+      this.utf8(keyValue.value);
+      this.value(Value.Value, parts.layout, 4);
+      this.utf8(keyValue.end);
+    }
+    this.utf8(keyValue.listEnd);
+  }
+
+  /** Appends a span context's fields as an object at depth 1. */
+  spanContext(spanContext: SpanContext | undefined, parts: DocumentParts) {
+    if (!spanContext) return this.utf8(parts.invalidSpanContext);
+    const keys = parts.spanContext;
+    this.utf8(keys.TraceID);
+    this.string(spanContext.traceId);
+    this.utf8(keys.SpanID);
+    this.string(spanContext.spanId);
+    this.utf8(keys.TraceFlags);
+    this.string(hexByte(spanContext.traceFlags));
+    this.utf8(keys.TraceState);
+    this.string(spanContext.traceState?.serialize() ?? "");
+    this.utf8(keys.Remote);
+    this.ascii(spanContext.isRemote ? "true" : "false");
+    this.utf8(parts.close1);
   }
 
   /** What was appended. */
@@ -301,6 +399,119 @@ class Utf8Buffer {
   }
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+const SPAN_FIELDS = [
+  "Name",
+  "SpanContext",
+  "Parent",
+  "SpanKind",
+  "StartTime",
+  "EndTime",
+  "Attributes",
+  "Events",
+  "Links",
+  "Status",
+  "DroppedAttributes",
+  "DroppedEvents",
+  "DroppedLinks",
+  "Resource",
+  "InstrumentationScope",
+] as const;
+
+const LOG_FIELDS = [
+  "Timestamp",
+  "ObservedTimestamp",
+  "EventName",
+  "Severity",
+  "SeverityText",
+  "Body",
+  "Attributes",
+  "TraceID",
+  "SpanID",
+  "TraceFlags",
+  "Resource",
+  "Scope",
+  "DroppedAttributes",
+] as const;
+
+const SPAN_CONTEXT_FIELDS = [
+  "TraceID",
+  "SpanID",
+  "TraceFlags",
+  "TraceState",
+  "Remote",
+] as const;
+
+/** The fixed parts of the span and log documents in one layout, as UTF-8. */
+interface DocumentParts {
+  readonly layout: Layout;
+  /** What comes before each field's value in a span document. */
+  readonly span: Record<typeof SPAN_FIELDS[number], Uint8Array>;
+  /** ... in a log record document. */
+  readonly log: Record<typeof LOG_FIELDS[number], Uint8Array>;
+  /** ... in a span context, a field of a span document. */
+  readonly spanContext: Record<typeof SPAN_CONTEXT_FIELDS[number], Uint8Array>;
+  /** ... in a span's status and a log record's body, fields of documents. */
+  readonly status: Record<"Code" | "Description", Uint8Array>;
+  readonly body: Record<"Type" | "Value", Uint8Array>;
+  /** The parts of a list of attributes that is a field of a document. */
+  readonly keyValue: Record<
+    "first" | "next" | "type" | "value" | "end" | "listEnd",
+    Uint8Array
+  >;
+  readonly emptyList: Uint8Array;
+  readonly invalidSpanContext: Uint8Array;
+  /** What closes an object that is a field of a document, and a document. */
+  readonly close1: Uint8Array;
+  readonly close0: Uint8Array;
+}
+
+const DOCUMENT_PARTS = new Map<Layout, DocumentParts>();
+
+function documentParts(layout: Layout): DocumentParts {
+  let parts = DOCUMENT_PARTS.get(layout);
+  if (parts) return parts;
+  const { nl, colon } = layout;
+  // `{` or `,`, a new line, and the key: what precedes each field's value
+  // in an object whose fields sit at `depth`.
+  function keys<const Name extends string>(
+    depth: number,
+    names: readonly Name[],
+  ): Record<Name, Uint8Array> {
+    return Object.fromEntries(names.map((name, i) => [
+      name,
+      encoder.encode(`${i === 0 ? "{" : ","}${nl[depth]}"${name}"${colon}`),
+    ])) as Record<Name, Uint8Array>;
+  }
+  const item = `${nl[2]}{${nl[3]}"Key"${colon}`;
+  parts = {
+    layout,
+    span: keys(1, SPAN_FIELDS),
+    log: keys(1, LOG_FIELDS),
+    spanContext: keys(2, SPAN_CONTEXT_FIELDS),
+    status: keys(2, ["Code", "Description"]),
+    body: keys(2, ["Type", "Value"]),
+    keyValue: {
+      first: encoder.encode(`[${item}`),
+      next: encoder.encode(`,${item}`),
+      type: encoder.encode(`,${nl[3]}"Value"${colon}{${nl[4]}"Type"${colon}`),
+      value: encoder.encode(`,${nl[4]}"Value"${colon}`),
+      end: encoder.encode(`${nl[3]}}${nl[2]}}`),
+      listEnd: encoder.encode(`${nl[1]}]`),
+    },
+    emptyList: encoder.encode("[]"),
+    invalidSpanContext: encoder.encode(
+      embed(INVALID_SPAN_CONTEXT_DOCUMENT, layout, 1),
+    ),
+    close1: encoder.encode(`${nl[1]}}`),
+    close0: encoder.encode(`${nl[0]}}\n`),
+  };
+  DOCUMENT_PARTS.set(layout, parts);
+  return parts;
+}
+
 /** Prints each span as a JSON document shaped like Go's `stdouttrace`. */
 export class StdoutSpanExporter extends StdoutExporter implements SpanExporter {
   /** Writes one document per span. */
@@ -311,56 +522,55 @@ export class StdoutSpanExporter extends StdoutExporter implements SpanExporter {
     this.write(spans, (span, out) => this.#render(span, out), resultCallback);
   }
 
-  // The `stdouttrace` document of one span, written out field by field:
-  // building it as objects for JSON.stringify cost the service a third of
-  // its throughput (see BENCHMARKS.md).
+  // The `stdouttrace` document of one span, written out field by field.
   #render(span: ReadableSpan, out: Utf8Buffer): void {
-    const layout = this.layout;
-    const { nl, colon } = layout;
-    const n1 = `,${nl[1]}`;
-    const status = span.status;
+    const parts = this.parts;
+    const field = parts.span;
+    out.utf8(field.Name);
+    out.string(span.name);
+    out.utf8(field.SpanContext);
+    out.spanContext(span.spanContext(), parts);
+    out.utf8(field.Parent);
+    out.spanContext(span.parentSpanContext, parts);
+    // OTLP and Go number span kinds from 1 (internal); the JS API from 0.
+    out.utf8(field.SpanKind);
+    out.ascii(String(span.kind + 1));
+    out.utf8(field.StartTime);
+    out.string(formatTime(span.startTime));
+    out.utf8(field.EndTime);
+    out.string(formatTime(span.endTime));
+    out.utf8(field.Attributes);
+    out.keyValues(attributesDocument(span.attributes), parts);
+    out.utf8(field.Events);
     out.text(
-      `{${nl[1]}"Name"${colon}${quote(span.name)}` +
-        `${n1}"SpanContext"${colon}${
-          spanContextText(span.spanContext(), layout, 1)
-        }` +
-        `${n1}"Parent"${colon}${
-          spanContextText(span.parentSpanContext, layout, 1)
-        }` +
-        // OTLP and Go number span kinds from 1 (internal); the JS API from 0.
-        `${n1}"SpanKind"${colon}${span.kind + 1}` +
-        `${n1}"StartTime"${colon}"${formatTime(span.startTime)}"` +
-        `${n1}"EndTime"${colon}"${formatTime(span.endTime)}"` +
-        `${n1}"Attributes"${colon}${
-          keyValuesText(attributesDocument(span.attributes), layout, 1)
-        }` +
-        `${n1}"Events"${colon}${
-          span.events.length
-            ? embed(span.events.map(eventDocument), layout, 1)
-            : "null"
-        }` +
-        `${n1}"Links"${colon}${
-          span.links.length
-            ? embed(span.links.map(linkDocument), layout, 1)
-            : "null"
-        }` +
-        `${n1}"Status"${colon}{${nl[2]}"Code"${colon}"${
-          STATUS_NAMES[status.code]
-        }",${nl[2]}"Description"${colon}${quote(status.message ?? "")}${
-          nl[1]
-        }}` +
-        `${n1}"DroppedAttributes"${colon}${span.droppedAttributesCount}` +
-        `${n1}"DroppedEvents"${colon}${span.droppedEventsCount}` +
-        `${n1}"DroppedLinks"${colon}${span.droppedLinksCount}` +
-        `${n1}"Resource"${colon}`,
+      span.events.length
+        ? embed(span.events.map(eventDocument), parts.layout, 1)
+        : "null",
     );
-    out.utf8(
-      this.shared(span.resource, 1, () => resourceDocument(span.resource)),
+    out.utf8(field.Links);
+    out.text(
+      span.links.length
+        ? embed(span.links.map(linkDocument), parts.layout, 1)
+        : "null",
     );
-    out.text(`${n1}"InstrumentationScope"${colon}`);
+    out.utf8(field.Status);
+    out.utf8(parts.status.Code);
+    out.string(STATUS_NAMES[span.status.code]);
+    out.utf8(parts.status.Description);
+    out.string(span.status.message ?? "");
+    out.utf8(parts.close1);
+    out.utf8(field.DroppedAttributes);
+    out.ascii(String(span.droppedAttributesCount));
+    out.utf8(field.DroppedEvents);
+    out.ascii(String(span.droppedEventsCount));
+    out.utf8(field.DroppedLinks);
+    out.ascii(String(span.droppedLinksCount));
+    out.utf8(field.Resource);
+    out.utf8(this.shared(span.resource, () => resourceDocument(span.resource)));
+    out.utf8(field.InstrumentationScope);
     const scope = span.instrumentationScope;
-    out.utf8(this.shared(scope, 1, () => scopeDocument(scope)));
-    out.text(`${nl[0]}}\n`);
+    out.utf8(this.shared(scope, () => scopeDocument(scope)));
+    out.utf8(parts.close0);
   }
 }
 
@@ -381,44 +591,44 @@ export class StdoutLogRecordExporter extends StdoutExporter
 
   // The `stdoutlog` document of one log record, written out as spans are.
   #render(record: ReadableLogRecord, out: Utf8Buffer): void {
-    const layout = this.layout;
-    const { nl, colon } = layout;
-    const n1 = `,${nl[1]}`;
+    const parts = this.parts;
+    const field = parts.log;
     const spanContext = record.spanContext;
     const body = anyValue(record.body);
-    out.text(
-      `{${nl[1]}"Timestamp"${colon}"${formatTime(record.hrTime)}"` +
-        `${n1}"ObservedTimestamp"${colon}"${
-          formatTime(record.hrTimeObserved)
-        }"` +
-        `${n1}"EventName"${colon}${quote(record.eventName ?? "")}` +
-        `${n1}"Severity"${colon}${record.severityNumber ?? 0}` +
-        `${n1}"SeverityText"${colon}${quote(record.severityText ?? "")}` +
-        `${n1}"Body"${colon}{${nl[2]}"Type"${colon}"${body.Type}",${
-          nl[2]
-        }"Value"${colon}${valueText(body.Value, layout, 2)}${nl[1]}}` +
-        `${n1}"Attributes"${colon}${
-          keyValuesText(anyAttributesDocument(record.attributes), layout, 1)
-        }` +
-        `${n1}"TraceID"${colon}${
-          quote(spanContext?.traceId ?? INVALID_SPAN_CONTEXT_DOCUMENT.TraceID)
-        }` +
-        `${n1}"SpanID"${colon}${
-          quote(spanContext?.spanId ?? INVALID_SPAN_CONTEXT_DOCUMENT.SpanID)
-        }` +
-        `${n1}"TraceFlags"${colon}"${hexByte(spanContext?.traceFlags ?? 0)}"` +
-        `${n1}"Resource"${colon}`,
-    );
+    out.utf8(field.Timestamp);
+    out.string(formatTime(record.hrTime));
+    out.utf8(field.ObservedTimestamp);
+    out.string(formatTime(record.hrTimeObserved));
+    out.utf8(field.EventName);
+    out.string(record.eventName ?? "");
+    out.utf8(field.Severity);
+    out.ascii(String(record.severityNumber ?? 0));
+    out.utf8(field.SeverityText);
+    out.string(record.severityText ?? "");
+    out.utf8(field.Body);
+    out.utf8(parts.body.Type);
+    out.string(body.Type);
+    out.utf8(parts.body.Value);
+    out.value(body.Value, parts.layout, 2);
+    out.utf8(parts.close1);
+    out.utf8(field.Attributes);
+    out.keyValues(anyAttributesDocument(record.attributes), parts);
+    out.utf8(field.TraceID);
+    out.string(spanContext?.traceId ?? INVALID_SPAN_CONTEXT_DOCUMENT.TraceID);
+    out.utf8(field.SpanID);
+    out.string(spanContext?.spanId ?? INVALID_SPAN_CONTEXT_DOCUMENT.SpanID);
+    out.utf8(field.TraceFlags);
+    out.string(hexByte(spanContext?.traceFlags ?? 0));
+    out.utf8(field.Resource);
     out.utf8(
-      this.shared(record.resource, 1, () => resourceDocument(record.resource)),
+      this.shared(record.resource, () => resourceDocument(record.resource)),
     );
-    out.text(`${n1}"Scope"${colon}`);
+    out.utf8(field.Scope);
     const scope = record.instrumentationScope;
-    out.utf8(this.shared(scope, 1, () => scopeDocument(scope)));
-    out.text(
-      `${n1}"DroppedAttributes"${colon}${record.droppedAttributesCount}` +
-        `${nl[0]}}\n`,
-    );
+    out.utf8(this.shared(scope, () => scopeDocument(scope)));
+    out.utf8(field.DroppedAttributes);
+    out.ascii(String(record.droppedAttributesCount));
+    out.utf8(parts.close0);
   }
 }
 
@@ -434,7 +644,7 @@ export class StdoutMetricExporter extends StdoutExporter
     this.write(
       [metrics],
       (item, out) =>
-        out.text(embed(resourceMetricsDocument(item), this.layout, 0) + "\n"),
+        out.text(render(resourceMetricsDocument(item), this.format)),
       resultCallback,
     );
   }
@@ -488,64 +698,9 @@ function embed(value: unknown, layout: Layout, depth: number): string {
   return json.replace(UNSAFE_FOR_TERMINALS, escapeUnsafe);
 }
 
-// Printable ASCII but the quote and the backslash: a string that needs no
-// escaping, as nearly every one here is.
-const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
 // A string as JSON, safe for a terminal.
 function quote(value: string): string {
-  return PLAIN.test(value)
-    ? `"${value}"`
-    : JSON.stringify(value).replace(UNSAFE_FOR_TERMINALS, escapeUnsafe);
-}
-
-// A Value field's JSON: a primitive as is, anything else embedded.
-function valueText(value: unknown, layout: Layout, depth: number): string {
-  switch (typeof value) {
-    case "string":
-      return quote(value);
-    case "number":
-    case "boolean":
-      return String(value);
-  }
-  return value === null ? "null" : embed(value, layout, depth);
-}
-
-// A list of attributes as JSON, laid out as JSON.stringify would.
-function keyValuesText(
-  list: readonly KeyValue[],
-  layout: Layout,
-  depth: number,
-): string {
-  if (list.length === 0) return "[]";
-  const { nl, colon } = layout;
-  const [item, field, value] = [nl[depth + 1], nl[depth + 2], nl[depth + 3]];
-  let text = "[";
-  for (let i = 0; i < list.length; i++) {
-    const { Key, Value } = list[i];
-    text += `${i === 0 ? "" : ","}${item}{${field}"Key"${colon}${quote(Key)},` +
-      `${field}"Value"${colon}{${value}"Type"${colon}"${Value.Type}",` +
-      `${value}"Value"${colon}${valueText(Value.Value, layout, depth + 3)}` +
-      `${field}}${item}}`;
-  }
-  return `${text}${nl[depth]}]`;
-}
-
-// The span context's JSON, laid out at `depth`.
-function spanContextText(
-  spanContext: SpanContext | undefined,
-  layout: Layout,
-  depth: number,
-): string {
-  const { nl, colon } = layout;
-  const field = `,${nl[depth + 1]}`;
-  const { TraceID, SpanID, TraceFlags, TraceState, Remote } =
-    spanContextDocument(spanContext);
-  return `{${nl[depth + 1]}"TraceID"${colon}${quote(TraceID)}` +
-    `${field}"SpanID"${colon}${quote(SpanID)}` +
-    `${field}"TraceFlags"${colon}"${TraceFlags}"` +
-    `${field}"TraceState"${colon}${quote(TraceState)}` +
-    `${field}"Remote"${colon}${Remote}${nl[depth]}}`;
+  return JSON.stringify(value).replace(UNSAFE_FOR_TERMINALS, escapeUnsafe);
 }
 
 // Nearly every time printed in a batch falls in the same second as the one

@@ -458,6 +458,38 @@ Deno.test("StdoutMetricExporter exports wait once the sink holds MAX_UNWRITTEN_B
   assert.equal(reported, exports);
 });
 
+Deno.test("StdoutMetricExporter reuses a buffer only once the sink has written it", async () => {
+  // The sink keeps each export's bytes, unread, until it is told to write.
+  const held: Array<{ bytes: Uint8Array; release(): void }> = [];
+  const sink: TextSink = {
+    write: (bytes) => new Promise((release) => held.push({ bytes, release })),
+  };
+  const exporter = new StdoutMetricExporter({ sink, format: "compact" });
+  const exportOf = (name: string) =>
+    exporter.export({
+      resource: resourceFromAttributes({ name }),
+      scopeMetrics: [],
+    }, () => {});
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+  exportOf("first");
+  exportOf("second");
+  assert.notEqual(held[0].bytes.buffer, held[1].bytes.buffer);
+  assert.match(text(held[0].bytes), /"first"/);
+  assert.match(text(held[1].bytes), /"second"/);
+
+  held[0].release();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  exportOf("third");
+  // The third export went into the first one's buffer, and the second's,
+  // still unwritten, is intact.
+  assert.equal(held[2].bytes.buffer, held[0].bytes.buffer);
+  assert.match(text(held[2].bytes), /"third"/);
+  assert.match(text(held[1].bytes), /"second"/);
+  for (const { release } of held) release();
+  await exporter.forceFlush();
+});
+
 Deno.test("render() escapes what JSON.stringify leaves raw", () => {
   assert.equal(
     render({ s: "\u007f\u0085\u2028" }, "compact"),

@@ -53,6 +53,8 @@ export interface TextSink {
    * cannot. The exporter reuses `bytes` once the promise settles.
    */
   write(bytes: Uint8Array, documents: number): Promise<void>;
+  /** How many bytes it was given and has not written yet, from every exporter. */
+  readonly unwritten: number;
 }
 
 /** What {@linkcode stdoutSink} writes to, and whom it tells when it cannot. */
@@ -91,6 +93,7 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
   let writing = false;
   let failed = false;
   let dropped = 0;
+  let unwritten = 0;
 
   async function writeOrDrop(
     bytes: Uint8Array,
@@ -138,7 +141,10 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
         join(exports.map((e) => e.bytes)),
         exports.reduce((sum, e) => sum + e.documents, 0),
       );
-      for (const e of exports) e.done();
+      for (const e of exports) {
+        unwritten -= e.bytes.length;
+        e.done();
+      }
     }
     writing = false;
   }
@@ -147,7 +153,11 @@ export function stdoutSink(options: StdoutSinkOptions = {}): StdoutSink {
     get dropped() {
       return dropped;
     },
+    get unwritten() {
+      return unwritten;
+    },
     write(bytes, documents) {
+      unwritten += bytes.length;
       return new Promise((done) => {
         waiting.push({ bytes, documents, done });
         if (!writing) writeWaiting();
@@ -182,7 +192,6 @@ class StdoutExporter {
   // fresh megabyte for every batch cost more, in page faults, than the
   // rendering of the batch into it.
   readonly #spare: Uint8Array[] = [];
-  #unwritten = 0;
   #stopped = false;
   /** The console format of this exporter's documents. */
   protected readonly format: ConsoleFormat;
@@ -232,13 +241,11 @@ class StdoutExporter {
     // Waiting for the write would hold it for as long as the event loop
     // takes to come back to the write, and under load its queue would fill
     // meanwhile; so a batch counts as exported once it is in the sink, for
-    // as long as less than MAX_UNWRITTEN_BYTES of this exporter's output
-    // waits in the sink (the three exporters share one). Beyond that
-    // the processor waits, its bounded queue fills, and it drops and counts.
-    const early = this.#unwritten + bytes.length <= MAX_UNWRITTEN_BYTES;
-    this.#unwritten += bytes.length;
+    // as long as less than MAX_UNWRITTEN_BYTES waits in the sink, which the
+    // three exporters share. Beyond that the processor waits, its bounded
+    // queue fills, and it drops and counts.
+    const early = this.#sink.unwritten + bytes.length <= MAX_UNWRITTEN_BYTES;
     const written = this.#sink.write(bytes, items.length).finally(() => {
-      this.#unwritten -= bytes.length;
       if (this.#spare.length < SPARE_BUFFERS) {
         this.#spare.push(new Uint8Array(bytes.buffer));
       }
@@ -274,7 +281,7 @@ const encoder = new TextEncoder();
 // Enough for an export being rendered while two wait in the sink.
 const SPARE_BUFFERS = 3;
 
-/** How much an exporter lets wait in its sink before exports wait for it. */
+/** How much the exporters let wait in their sink before exports wait for it. */
 export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
 
 /**

@@ -35,7 +35,7 @@ for (let i = 0; i < 512; i++) {
   span.end();
 }
 
-const discard: TextSink = { write: () => Promise.resolve() };
+const discard: TextSink = { unwritten: 0, write: () => Promise.resolve() };
 
 for (const format of ["pretty", "compact"] as const) {
   const exporter = new StdoutSpanExporter({ sink: discard, format });

@@ -44,6 +44,7 @@ const resource = resourceFromAttributes({
 function memorySink(): TextSink & { text: string } {
   return {
     text: "",
+    unwritten: 0,
     write(bytes) {
       this.text += new TextDecoder().decode(bytes);
       return Promise.resolve();
@@ -400,6 +401,7 @@ Deno.test("StdoutSpanExporter reports a failed write and refuses work after shut
   setGlobalErrorHandler((error) => errors.push(error));
   try {
     const failing: TextSink = {
+      unwritten: 0,
       write: () => Promise.reject(new Error("broken pipe")),
     };
     const exporter = new StdoutSpanExporter({ sink: failing });
@@ -424,6 +426,7 @@ Deno.test("StdoutSpanExporter reports a failed write and refuses work after shut
 Deno.test("StdoutMetricExporter.forceFlush() waits for writes under way", async () => {
   let release = () => {};
   const sink: TextSink = {
+    unwritten: 0,
     write: () => new Promise((resolve) => release = resolve),
   };
   const exporter = new StdoutMetricExporter({ sink });
@@ -437,31 +440,48 @@ Deno.test("StdoutMetricExporter.forceFlush() waits for writes under way", async 
   assert.equal(flushed, true);
 });
 
-Deno.test("StdoutMetricExporter exports wait once the sink holds MAX_UNWRITTEN_BYTES", async () => {
-  const releases: Array<() => void> = [];
-  const sink: TextSink = {
-    write: () => new Promise((resolve) => releases.push(resolve)),
-  };
-  const exporter = new StdoutMetricExporter({ sink, format: "compact" });
-  // Each document holds a resource of 1 MiB.
+Deno.test("Stdout exporters sharing a sink wait once it holds MAX_UNWRITTEN_BYTES", async () => {
+  // An output that takes nothing until it is told to.
+  const pending: Array<() => void> = [];
+  const sink = stdoutSink({
+    output: {
+      write: (bytes) =>
+        new Promise((resolve) => pending.push(() => resolve(bytes.length))),
+    },
+  });
+  const exporters = [
+    new StdoutMetricExporter({ sink, format: "compact" }),
+    new StdoutMetricExporter({ sink, format: "compact" }),
+  ];
+  // Each document holds a resource of 1 MiB; either exporter alone stays
+  // under the bound, the two together do not.
   const big = resourceFromAttributes({ big: "x".repeat(1024 * 1024) });
   const exports = 20;
   let reported = 0;
   for (let i = 0; i < exports; i++) {
-    exporter.export({ resource: big, scopeMetrics: [] }, () => reported++);
+    exporters[i % 2].export(
+      { resource: big, scopeMetrics: [] },
+      () => reported++,
+    );
   }
   const early = Math.floor(MAX_UNWRITTEN_BYTES / (1024 * 1024 + 100));
-  assert.ok(early < exports);
+  assert.ok(exports / 2 < early && early < exports);
   assert.equal(reported, early);
-  for (const release of releases) release();
-  await exporter.forceFlush();
-  assert.equal(reported, exports);
+  assert.ok(sink.unwritten > MAX_UNWRITTEN_BYTES - 1024 * 1024);
+
+  while (reported < exports) {
+    pending.splice(0).forEach((write) => write());
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  await Promise.all(exporters.map((exporter) => exporter.forceFlush()));
+  assert.equal(sink.unwritten, 0);
 });
 
 Deno.test("StdoutMetricExporter reuses a buffer only once the sink has written it", async () => {
   // The sink keeps each export's bytes, unread, until it is told to write.
   const held: Array<{ bytes: Uint8Array; release(): void }> = [];
   const sink: TextSink = {
+    unwritten: 0,
     write: (bytes) => new Promise((release) => held.push({ bytes, release })),
   };
   const exporter = new StdoutMetricExporter({ sink, format: "compact" });

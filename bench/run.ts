@@ -3,7 +3,7 @@
  *
  * Five variants of the same dice service, each loaded by the same HTTP load
  * generator on loopback (wrk, or autocannon from npm where wrk is absent),
- * each after a warm-up, in two rounds of opposite order so that drift on a
+ * each after a warm-up, in three rounds of alternating order so that drift on a
  * noisy machine shows:
  *
  * 1. `bare`: the dice routes on bare `Deno.serve`, no telemetry;
@@ -18,7 +18,7 @@
  * 60-second overload of the console variant, for its peak RSS and losses.
  * Results go to BENCHMARKS.md and bench/throughput.svg.
  *
- * Options: `--seconds N` (10) per measurement, `--rounds N` (2),
+ * Options: `--seconds N` (10) per measurement, `--rounds N` (3),
  * `--only NAME[,NAME]`, `--no-overload`.
  *
  * @module
@@ -36,7 +36,7 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { seconds: 10, rounds: 2, overload: true };
+  const options: Options = { seconds: 10, rounds: 3, overload: true };
   for (let i = 0; i < args.length; i++) {
     const [name, value] = [args[i], args[i + 1]];
     if (name === "--seconds") options.seconds = Number(value), i++;
@@ -681,7 +681,7 @@ if (import.meta.main) {
 Measured by \`deno task bench\` on ${
     new Date().toISOString().slice(0, 10)
   }: ${await machine()};
-${options.seconds} s per measurement after a 3 s warm-up, ${options.rounds} rounds in opposite orders.
+${options.seconds} s per measurement after a 3 s warm-up, ${options.rounds} rounds in alternating orders.
 Absolute numbers depend on the machine; compare the ratios.
 
 ${table}

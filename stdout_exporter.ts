@@ -288,8 +288,9 @@ export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
  * UTF-8 text built in place. The documents are written straight into it:
  * their fixed parts and the parts they share (the resource alone is half of
  * every document) are copied as bytes, and their strings, nearly all plain
- * ASCII, one code unit to one byte. Building each document as a string and
- * encoding it cost the exporter twice as much (see BENCHMARKS.md).
+ * ASCII, one code unit to one byte. Encoding each document from template
+ * strings, and checking its strings with a regular expression, took a third
+ * of the exporter's time (see BENCHMARKS.md).
  */
 class Utf8Buffer {
   #buffer: Uint8Array;
@@ -333,8 +334,9 @@ class Utf8Buffer {
     buffer[at++] = QUOTE;
     for (let i = 0; i < value.length; i++) {
       const code = value.charCodeAt(i);
-      // Printable ASCII but the quote and the backslash needs no escaping,
-      // as nearly every string here; the rest is checked as one string.
+      // Printable ASCII other than the quote and the backslash is copied as
+      // it is, as nearly every string here is; a string that holds anything
+      // else is escaped whole by JSON.stringify instead.
       if (code < 0x20 || code > 0x7e || code === QUOTE || code === BACKSLASH) {
         this.text(quote(value));
         return;
@@ -375,7 +377,10 @@ class Utf8Buffer {
   }
 
   /** Appends a span context's fields as an object at depth 1. */
-  spanContext(spanContext: SpanContext | undefined, parts: DocumentParts) {
+  spanContext(
+    spanContext: SpanContext | undefined,
+    parts: DocumentParts,
+  ): void {
     if (!spanContext) return this.utf8(parts.invalidSpanContext);
     const keys = parts.spanContext;
     this.utf8(keys.TraceID);
@@ -456,12 +461,13 @@ interface DocumentParts {
   readonly layout: Layout;
   /** What comes before each field's value in a span document. */
   readonly span: Record<typeof SPAN_FIELDS[number], Uint8Array>;
-  /** ... in a log record document. */
+  /** What comes before each field's value in a log record document. */
   readonly log: Record<typeof LOG_FIELDS[number], Uint8Array>;
-  /** ... in a span context, a field of a span document. */
+  /** What comes before each field's value in a span's span context. */
   readonly spanContext: Record<typeof SPAN_CONTEXT_FIELDS[number], Uint8Array>;
-  /** ... in a span's status and a log record's body, fields of documents. */
+  /** What comes before each field's value in a span's status. */
   readonly status: Record<"Code" | "Description", Uint8Array>;
+  /** What comes before each field's value in a log record's body. */
   readonly body: Record<"Type" | "Value", Uint8Array>;
   /** The parts of a list of attributes that is a field of a document. */
   readonly keyValue: Record<

@@ -149,6 +149,8 @@ interface Measurement {
   cpuMicros: number;
   completeness?: number;
   exported?: Exported;
+  /** Bytes of telemetry written or sent per request served. */
+  bytesPerRequest?: number;
 }
 
 function freePort(): number {
@@ -300,6 +302,9 @@ async function measure(
       cpuMicros: cpu * 1e6 / result.requests,
       exported,
     };
+    if (telemetry) {
+      measurement.bytesPerRequest = (await Deno.stat(source)).size / requests;
+    }
     if (exported) {
       // A few requests still in flight when the load generator stops are
       // served but not counted by it: more than 100 % is 100 %.
@@ -622,11 +627,15 @@ if (import.meta.main) {
       console.error(`round ${round}: ${variant.name} ...`);
       const measurement = await measure(variant, round, options);
       console.error(
-        `  ${
-          Math.round(measurement.rps)
-        } req/s, p50 ${measurement.p50} ms, p99 ${measurement.p99} ms, ` +
+        `  ${Math.round(measurement.rps)} req/s, p50 ${
+          measurement.p50.toFixed(2)
+        } ms, ` +
+          `p99 ${measurement.p99.toFixed(2)} ms, ` +
           `peak RSS ${measurement.peakRssMiB.toFixed(0)} MiB, ` +
           `CPU ${measurement.cpuMicros.toFixed(1)} µs/request` +
+          (measurement.bytesPerRequest === undefined
+            ? ""
+            : `, ${measurement.bytesPerRequest.toFixed(0)} B/request`) +
           (measurement.completeness === undefined
             ? ""
             : `, completeness ${
@@ -649,6 +658,9 @@ if (import.meta.main) {
       p99: median(runs.map((m) => m.p99)),
       rss: Math.max(...runs.map((m) => m.peakRssMiB)),
       cpu: median(runs.map((m) => m.cpuMicros)),
+      bytes: runs.some((m) => m.bytesPerRequest !== undefined)
+        ? median(runs.map((m) => m.bytesPerRequest ?? 0))
+        : undefined,
       completeness: runs.some((m) => m.completeness !== undefined)
         ? Math.min(...runs.map((m) => m.completeness ?? 1))
         : undefined,
@@ -656,8 +668,8 @@ if (import.meta.main) {
   });
   const baseline = rows.find((row) => row.name === "bare")?.rps;
   const table = [
-    "| variant | req/s (median) | rounds | vs bare | p50 ms | p99 ms | CPU µs/request | peak RSS MiB | telemetry exported |",
-    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| variant | req/s (median) | rounds | vs bare | p50 ms | p99 ms | CPU µs/request | peak RSS MiB | telemetry exported | telemetry KB/request |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((row) =>
       `| ${row.name} | ${Math.round(row.rps).toLocaleString("en")} | ${
         row.rounds.join(", ")
@@ -669,7 +681,7 @@ if (import.meta.main) {
         row.completeness === undefined
           ? "–"
           : `${(row.completeness * 100).toFixed(1)} %`
-      } |`
+      } | ${row.bytes === undefined ? "–" : (row.bytes / 1000).toFixed(2)} |`
     ),
   ].join("\n");
   const targets = targetsLine(rows);
@@ -690,7 +702,10 @@ ${table}
 log records / requests, and the final \`dice.rolls\` sum / requests.
 "CPU µs/request" is the service's CPU time (all threads) during the
 measurement divided by the requests served: steadier than req/s when the
-machine is shared.
+machine is shared. "Telemetry KB/request" is what the variant wrote to its
+telemetry file, warm-up included, divided by the requests served (not
+measured for OTLP, whose exporter sends chunked protobuf): the console formats
+differ, and writing the bytes to a file costs the kernel CPU time too.
 
 ${targets}
 

@@ -347,6 +347,27 @@ class Utf8Buffer {
     this.#length = at;
   }
 
+  /** Appends a time as a JSON string, as {@linkcode formatTime} prints it. */
+  time(time: HrTime): void {
+    const nanos = time[1];
+    if (!(Number.isInteger(nanos) && nanos >= 0 && nanos < 1e9)) {
+      return this.string(formatTime(time));
+    }
+    // Written as bytes: the date and time of day, shared by nearly every
+    // time in a batch, are copied, and the nine digits computed in place.
+    const second = secondBytes(time[0]);
+    this.#reserve(second.length + 11);
+    const buffer = this.#buffer;
+    buffer.set(second, this.#length);
+    let at = this.#length + second.length;
+    for (let unit = 1e8; unit >= 1; unit /= 10) {
+      buffer[at++] = 0x30 + Math.floor(nanos / unit) % 10;
+    }
+    buffer[at++] = 0x5a; // Z
+    buffer[at++] = QUOTE;
+    this.#length = at;
+  }
+
   /** Appends a Value field's JSON: a primitive as is, anything else embedded. */
   value(value: unknown, layout: Layout, depth: number): void {
     switch (typeof value) {
@@ -356,24 +377,33 @@ class Utf8Buffer {
       case "boolean":
         return this.ascii(String(value));
     }
-    this.text(value === null ? "null" : embed(value, layout, depth));
+    if (value === null) this.ascii("null");
+    else this.text(embed(value, layout, depth));
   }
 
-  /** Appends a list of attributes, laid out at depth 1 as JSON.stringify would. */
-  keyValues(list: readonly KeyValue[], parts: DocumentParts): void {
-    if (list.length === 0) return this.utf8(parts.emptyList);
+  /**
+   * Appends attributes as a list of Go's KeyValue documents, each value typed
+   * by `valueOf` (undefined leaves the attribute out), laid out at depth 1
+   * as JSON.stringify would: without building the list first.
+   */
+  keyValues<T>(
+    attributes: Readonly<Record<string, T>> | undefined,
+    valueOf: (value: T) => KeyValue["Value"] | undefined,
+    parts: DocumentParts,
+  ): void {
     const { keyValue } = parts;
-    for (let i = 0; i < list.length; i++) {
-      const { Key, Value } = list[i];
-      this.utf8(i === 0 ? keyValue.first : keyValue.next);
-      this.string(Key);
-      this.utf8(keyValue.type);
-      this.string(Value.Type);
-      this.utf8(keyValue.value);
-      this.value(Value.Value, parts.layout, 4);
+    let first = true;
+    for (const key in attributes) {
+      const typed = valueOf(attributes[key]);
+      if (typed === undefined) continue;
+      this.utf8(first ? keyValue.first : keyValue.next);
+      first = false;
+      this.string(key);
+      this.utf8(typedValue(parts, typed.Type));
+      this.value(typed.Value, parts.layout, 4);
       this.utf8(keyValue.end);
     }
-    this.utf8(keyValue.listEnd);
+    this.utf8(first ? parts.emptyList : keyValue.listEnd);
   }
 
   /** Appends a span context's fields as an object at depth 1. */
@@ -409,6 +439,21 @@ class Utf8Buffer {
     grown.set(this.bytes());
     this.#buffer = grown;
   }
+}
+
+// What follows an attribute's key up to its value, for a value of `type`:
+// a handful of types, each encoded once per layout.
+function typedValue(parts: DocumentParts, type: string): Uint8Array {
+  let bytes = parts.typed.get(type);
+  if (bytes === undefined) {
+    const { nl, colon } = parts.layout;
+    bytes = encoder.encode(
+      `,${nl[3]}"Value"${colon}{${nl[4]}"Type"${colon}${quote(type)},` +
+        `${nl[4]}"Value"${colon}`,
+    );
+    parts.typed.set(type, bytes);
+  }
+  return bytes;
 }
 
 const QUOTE = 0x22;
@@ -470,10 +515,9 @@ interface DocumentParts {
   /** What comes before each field's value in a log record's body. */
   readonly body: Record<"Type" | "Value", Uint8Array>;
   /** The parts of a list of attributes that is a field of a document. */
-  readonly keyValue: Record<
-    "first" | "next" | "type" | "value" | "end" | "listEnd",
-    Uint8Array
-  >;
+  readonly keyValue: Record<"first" | "next" | "end" | "listEnd", Uint8Array>;
+  /** What follows a key up to its value, by the value's type name. */
+  readonly typed: Map<string, Uint8Array>;
   readonly emptyList: Uint8Array;
   readonly invalidSpanContext: Uint8Array;
   /** What closes an object that is a field of a document, and a document. */
@@ -509,11 +553,10 @@ function documentParts(layout: Layout): DocumentParts {
     keyValue: {
       first: encoder.encode(`[${item}`),
       next: encoder.encode(`,${item}`),
-      type: encoder.encode(`,${nl[3]}"Value"${colon}{${nl[4]}"Type"${colon}`),
-      value: encoder.encode(`,${nl[4]}"Value"${colon}`),
       end: encoder.encode(`${nl[3]}}${nl[2]}}`),
       listEnd: encoder.encode(`${nl[1]}]`),
     },
+    typed: new Map(),
     emptyList: encoder.encode("[]"),
     invalidSpanContext: encoder.encode(
       embed(INVALID_SPAN_CONTEXT_DOCUMENT, layout, 1),
@@ -549,23 +592,17 @@ export class StdoutSpanExporter extends StdoutExporter implements SpanExporter {
     out.utf8(field.SpanKind);
     out.ascii(String(span.kind + 1));
     out.utf8(field.StartTime);
-    out.string(formatTime(span.startTime));
+    out.time(span.startTime);
     out.utf8(field.EndTime);
-    out.string(formatTime(span.endTime));
+    out.time(span.endTime);
     out.utf8(field.Attributes);
-    out.keyValues(attributesDocument(span.attributes), parts);
+    out.keyValues(span.attributes, attributeValue, parts);
     out.utf8(field.Events);
-    out.text(
-      span.events.length
-        ? embed(span.events.map(eventDocument), parts.layout, 1)
-        : "null",
-    );
+    if (span.events.length === 0) out.ascii("null");
+    else out.text(embed(span.events.map(eventDocument), parts.layout, 1));
     out.utf8(field.Links);
-    out.text(
-      span.links.length
-        ? embed(span.links.map(linkDocument), parts.layout, 1)
-        : "null",
-    );
+    if (span.links.length === 0) out.ascii("null");
+    else out.text(embed(span.links.map(linkDocument), parts.layout, 1));
     out.utf8(field.Status);
     out.utf8(parts.status.Code);
     out.string(STATUS_NAMES[span.status.code]);
@@ -609,9 +646,9 @@ export class StdoutLogRecordExporter extends StdoutExporter
     const spanContext = record.spanContext;
     const body = anyValue(record.body);
     out.utf8(field.Timestamp);
-    out.string(formatTime(record.hrTime));
+    out.time(record.hrTime);
     out.utf8(field.ObservedTimestamp);
-    out.string(formatTime(record.hrTimeObserved));
+    out.time(record.hrTimeObserved);
     out.utf8(field.EventName);
     out.string(record.eventName ?? "");
     out.utf8(field.Severity);
@@ -625,7 +662,7 @@ export class StdoutLogRecordExporter extends StdoutExporter
     out.value(body.Value, parts.layout, 2);
     out.utf8(parts.close1);
     out.utf8(field.Attributes);
-    out.keyValues(anyAttributesDocument(record.attributes), parts);
+    out.keyValues(record.attributes, anyValue, parts);
     out.utf8(field.TraceID);
     out.string(spanContext?.traceId ?? INVALID_SPAN_CONTEXT_DOCUMENT.TraceID);
     out.utf8(field.SpanID);
@@ -717,17 +754,34 @@ function quote(value: string): string {
 }
 
 // Nearly every time printed in a batch falls in the same second as the one
-// before it; its date and time of day are formatted once.
+// before it; its date and time of day are formatted once, as text and as
+// the bytes that start a JSON string.
 let lastSeconds = NaN;
 let lastSecondText = "";
+let lastBytesSeconds = NaN;
+let lastSecondBytes = new Uint8Array(0);
 
-/** Formats an HrTime as RFC 3339 in UTC with nanoseconds, as Go prints times. */
-export function formatTime([seconds, nanos]: HrTime): string {
+// `YYYY-MM-DDTHH:MM:SS` in UTC.
+function secondText(seconds: number): string {
   if (seconds !== lastSeconds) {
     lastSecondText = new Date(seconds * 1000).toISOString().slice(0, 19);
     lastSeconds = seconds;
   }
-  return `${lastSecondText}.${String(nanos).padStart(9, "0")}Z`;
+  return lastSecondText;
+}
+
+// `"YYYY-MM-DDTHH:MM:SS.` as UTF-8.
+function secondBytes(seconds: number): Uint8Array {
+  if (seconds !== lastBytesSeconds) {
+    lastSecondBytes = encoder.encode(`"${secondText(seconds)}.`);
+    lastBytesSeconds = seconds;
+  }
+  return lastSecondBytes;
+}
+
+/** Formats an HrTime as RFC 3339 in UTC with nanoseconds, as Go prints times. */
+export function formatTime([seconds, nanos]: HrTime): string {
+  return `${secondText(seconds)}.${String(nanos).padStart(9, "0")}Z`;
 }
 
 interface KeyValue {
@@ -735,9 +789,12 @@ interface KeyValue {
   Value: { Type: string; Value: unknown };
 }
 
-// Go's attribute.Type names, used for span, resource and metric attributes.
-function attributeValue(value: unknown): KeyValue["Value"] {
+// Go's attribute.Type names, used for span, resource and metric attributes;
+// an attribute without a value is left out.
+function attributeValue(value: unknown): KeyValue["Value"] | undefined {
   switch (typeof value) {
+    case "undefined":
+      return undefined;
     case "string":
       return { Type: "STRING", Value: value };
     case "boolean":
@@ -780,10 +837,8 @@ function jsonNumber(value: unknown): unknown {
 function attributesDocument(attributes: Attributes | undefined): KeyValue[] {
   const list: KeyValue[] = [];
   for (const key in attributes) {
-    const value = attributes[key];
-    if (value !== undefined) {
-      list.push({ Key: key, Value: attributeValue(value) });
-    }
+    const value = attributeValue(attributes[key]);
+    if (value !== undefined) list.push({ Key: key, Value: value });
   }
   return list;
 }
@@ -871,8 +926,13 @@ function spanContextDocument(spanContext: SpanContext | undefined) {
   };
 }
 
+const HEX_BYTES = Array.from(
+  { length: 256 },
+  (_, value) => value.toString(16).padStart(2, "0"),
+);
+
 function hexByte(value: number): string {
-  return value.toString(16).padStart(2, "0");
+  return HEX_BYTES[value] ?? value.toString(16).padStart(2, "0");
 }
 
 const STATUS_NAMES: Record<SpanStatusCode, string> = {

@@ -518,6 +518,35 @@ Deno.test("render() escapes what JSON.stringify leaves raw", () => {
   assert.equal(render({ a: 1 }, "pretty"), '{\n\t"a": 1\n}\n');
 });
 
+Deno.test("StdoutSpanExporter writes each time as formatTime() prints it", async () => {
+  // Back and forth across seconds, so that the exporter's cached second
+  // must follow.
+  const times: Array<[number, number]> = [
+    [1700000000, 999999999],
+    [1700000001, 1],
+    [1700000000, 10],
+    [0, 0],
+    [4102444800, 123456789],
+  ];
+  const sink = memorySink();
+  const provider = new TracerProvider({
+    resource,
+    spanProcessors: [
+      new SimpleSpanProcessor({ exporter: new StdoutSpanExporter({ sink }) }),
+    ],
+  });
+  const tracer = provider.getTracer("test-scope");
+  for (const startTime of times) {
+    tracer.startSpan("timed", { startTime }).end(startTime);
+  }
+  await provider.shutdown();
+  const documents = parseDocuments(sink.text) as Json[];
+  assert.deepEqual(
+    documents.map((document) => [document.StartTime, document.EndTime]),
+    times.map((time) => [formatTime(time), formatTime(time)]),
+  );
+});
+
 Deno.test("formatTime() prints UTC with nine fractional digits", () => {
   assert.equal(formatTime([0, 5]), "1970-01-01T00:00:00.000000005Z");
   assert.equal(

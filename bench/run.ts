@@ -149,7 +149,7 @@ interface Measurement {
   cpuMicros: number;
   completeness?: number;
   exported?: Exported;
-  /** Bytes of telemetry written or sent per request served. */
+  /** Bytes written to the telemetry file per request served. */
   bytesPerRequest?: number;
 }
 

@@ -19,7 +19,7 @@ import type {
   HrTime,
   SpanContext,
 } from "@opentelemetry/api";
-import { SpanStatusCode } from "@opentelemetry/api";
+import { SpanStatusCode, TraceFlags } from "@opentelemetry/api";
 import {
   type ExportResult,
   ExportResultCode,
@@ -417,13 +417,58 @@ class Utf8Buffer {
     this.string(spanContext.traceId);
     this.utf8(keys.SpanID);
     this.string(spanContext.spanId);
+    const { traceFlags, traceState, isRemote } = spanContext;
+    // The rest of nearly every span context is the same bytes.
+    if (traceFlags === TraceFlags.SAMPLED && !traceState && !isRemote) {
+      return this.utf8(parts.sampledLocalTail);
+    }
+    this.spanContextTail(
+      traceFlags,
+      traceState?.serialize() ?? "",
+      isRemote,
+      parts,
+    );
+  }
+
+  /** Appends a span context's fields after its span ID, and closes it. */
+  spanContextTail(
+    traceFlags: number,
+    traceState: string,
+    isRemote: boolean | undefined,
+    parts: DocumentParts,
+  ): void {
+    const keys = parts.spanContext;
     this.utf8(keys.TraceFlags);
-    this.string(hexByte(spanContext.traceFlags));
+    this.string(hexByte(traceFlags));
     this.utf8(keys.TraceState);
-    this.string(spanContext.traceState?.serialize() ?? "");
+    this.string(traceState);
     this.utf8(keys.Remote);
-    this.ascii(spanContext.isRemote ? "true" : "false");
+    this.ascii(isRemote ? "true" : "false");
     this.utf8(parts.close1);
+  }
+
+  /** Appends a span's fields from Events to the Resource key. */
+  spanMiddle(span: SpanMiddle, parts: DocumentParts): void {
+    const field = parts.span;
+    this.utf8(field.Events);
+    if (span.events.length === 0) this.ascii("null");
+    else this.text(embed(span.events.map(eventDocument), parts.layout, 1));
+    this.utf8(field.Links);
+    if (span.links.length === 0) this.ascii("null");
+    else this.text(embed(span.links.map(linkDocument), parts.layout, 1));
+    this.utf8(field.Status);
+    this.utf8(parts.status.Code);
+    this.string(STATUS_NAMES[span.status.code]);
+    this.utf8(parts.status.Description);
+    this.string(span.status.message ?? "");
+    this.utf8(parts.close1);
+    this.utf8(field.DroppedAttributes);
+    this.ascii(String(span.droppedAttributesCount));
+    this.utf8(field.DroppedEvents);
+    this.ascii(String(span.droppedEventsCount));
+    this.utf8(field.DroppedLinks);
+    this.ascii(String(span.droppedLinksCount));
+    this.utf8(field.Resource);
   }
 
   /** What was appended. */
@@ -454,6 +499,34 @@ function typedValue(parts: DocumentParts, type: string): Uint8Array {
     parts.typed.set(type, bytes);
   }
   return bytes;
+}
+
+/** The fields of a span that {@linkcode Utf8Buffer.spanMiddle} prints. */
+type SpanMiddle = Pick<
+  ReadableSpan,
+  | "events"
+  | "links"
+  | "status"
+  | "droppedAttributesCount"
+  | "droppedEventsCount"
+  | "droppedLinksCount"
+>;
+
+const PLAIN_SPAN: SpanMiddle = {
+  events: [],
+  links: [],
+  status: { code: SpanStatusCode.UNSET },
+  droppedAttributesCount: 0,
+  droppedEventsCount: 0,
+  droppedLinksCount: 0,
+};
+
+// Whether `span` prints its middle fields as PLAIN_SPAN does.
+function isPlain(span: SpanMiddle): boolean {
+  return span.events.length === 0 && span.links.length === 0 &&
+    span.status.code === SpanStatusCode.UNSET && !span.status.message &&
+    span.droppedAttributesCount === 0 && span.droppedEventsCount === 0 &&
+    span.droppedLinksCount === 0;
 }
 
 const QUOTE = 0x22;
@@ -520,6 +593,13 @@ interface DocumentParts {
   readonly typed: Map<string, Uint8Array>;
   readonly emptyList: Uint8Array;
   readonly invalidSpanContext: Uint8Array;
+  /** A span context's fields after its span ID: sampled, local, no trace state. */
+  readonly sampledLocalTail: Uint8Array;
+  /**
+   * A span's fields from Events to the Resource key, for a span without
+   * events, links, status or anything dropped.
+   */
+  readonly plainSpanMiddle: Uint8Array;
   /** What closes an object that is a field of a document, and a document. */
   readonly close1: Uint8Array;
   readonly close0: Uint8Array;
@@ -563,6 +643,18 @@ function documentParts(layout: Layout): DocumentParts {
     ),
     close1: encoder.encode(`${nl[1]}}`),
     close0: encoder.encode(`${nl[0]}}\n`),
+    // Filled in below, by the code that renders every other case.
+    sampledLocalTail: new Uint8Array(0),
+    plainSpanMiddle: new Uint8Array(0),
+  };
+  const tail = new Utf8Buffer(new Uint8Array(256));
+  tail.spanContextTail(TraceFlags.SAMPLED, "", false, parts);
+  const middle = new Utf8Buffer(new Uint8Array(256));
+  middle.spanMiddle(PLAIN_SPAN, parts);
+  parts = {
+    ...parts,
+    sampledLocalTail: tail.bytes().slice(),
+    plainSpanMiddle: middle.bytes().slice(),
   };
   DOCUMENT_PARTS.set(layout, parts);
   return parts;
@@ -597,25 +689,9 @@ export class StdoutSpanExporter extends StdoutExporter implements SpanExporter {
     out.time(span.endTime);
     out.utf8(field.Attributes);
     out.keyValues(span.attributes, attributeValue, parts);
-    out.utf8(field.Events);
-    if (span.events.length === 0) out.ascii("null");
-    else out.text(embed(span.events.map(eventDocument), parts.layout, 1));
-    out.utf8(field.Links);
-    if (span.links.length === 0) out.ascii("null");
-    else out.text(embed(span.links.map(linkDocument), parts.layout, 1));
-    out.utf8(field.Status);
-    out.utf8(parts.status.Code);
-    out.string(STATUS_NAMES[span.status.code]);
-    out.utf8(parts.status.Description);
-    out.string(span.status.message ?? "");
-    out.utf8(parts.close1);
-    out.utf8(field.DroppedAttributes);
-    out.ascii(String(span.droppedAttributesCount));
-    out.utf8(field.DroppedEvents);
-    out.ascii(String(span.droppedEventsCount));
-    out.utf8(field.DroppedLinks);
-    out.ascii(String(span.droppedLinksCount));
-    out.utf8(field.Resource);
+    // The fields that follow are the same bytes for nearly every span.
+    if (isPlain(span)) out.utf8(parts.plainSpanMiddle);
+    else out.spanMiddle(span, parts);
     out.utf8(this.shared(span.resource, () => resourceDocument(span.resource)));
     out.utf8(field.InstrumentationScope);
     const scope = span.instrumentationScope;

@@ -2,15 +2,19 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   type Attributes,
+  ROOT_CONTEXT,
   SeverityNumber,
   SpanKind,
   SpanStatusCode,
+  trace,
+  TraceFlags,
   ValueType,
 } from "@opentelemetry/api";
 import {
   ExportResultCode,
   loggingErrorHandler,
   setGlobalErrorHandler,
+  TraceState,
 } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
@@ -21,7 +25,11 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
-import { SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import {
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
 import type { ConsoleFormat } from "./config.ts";
 import {
   formatTime,
@@ -230,6 +238,116 @@ Deno.test("StdoutSpanExporter and StdoutLogRecordExporter lay documents out as r
       }
     });
   }
+});
+
+Deno.test("StdoutSpanExporter prints a remote parent and the trace state it passed on", async (t) => {
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const parent = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId,
+    spanId: "00f067aa0ba902b7",
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+    traceState: new TraceState('vendor=a"b'),
+  });
+  for (const format of ["pretty", "compact"] as const) {
+    await t.step(format, async () => {
+      const sink = memorySink();
+      const provider = new TracerProvider({
+        resource,
+        spanProcessors: [
+          new SimpleSpanProcessor({
+            exporter: new StdoutSpanExporter({ sink, format }),
+          }),
+        ],
+      });
+      provider.getTracer("test-scope").startSpan("child", {}, parent).end();
+      await provider.shutdown();
+
+      assert.equal(sink.text, render(JSON.parse(sink.text), format));
+      const document = JSON.parse(sink.text);
+      assert.deepEqual(document.Parent, {
+        TraceID: traceId,
+        SpanID: "00f067aa0ba902b7",
+        TraceFlags: "01",
+        TraceState: 'vendor=a"b',
+        Remote: true,
+      });
+      assert.deepEqual({ ...document.SpanContext, SpanID: "" }, {
+        TraceID: traceId,
+        SpanID: "",
+        TraceFlags: "01",
+        TraceState: 'vendor=a"b',
+        Remote: false,
+      });
+    });
+  }
+});
+
+Deno.test("StdoutSpanExporter prints what the span limits dropped", async () => {
+  const sink = memorySink();
+  const provider = new TracerProvider({
+    resource,
+    spanLimits: {
+      attributeCountLimit: 0,
+      eventCountLimit: 0,
+      linkCountLimit: 0,
+    },
+    spanProcessors: [
+      new SimpleSpanProcessor({ exporter: new StdoutSpanExporter({ sink }) }),
+    ],
+  });
+  const tracer = provider.getTracer("test-scope");
+  const other = tracer.startSpan("other");
+  tracer.startSpan("attribute", { attributes: { a: 1 } }).end();
+  const withEvent = tracer.startSpan("event");
+  withEvent.addEvent("e");
+  withEvent.end();
+  tracer.startSpan("link", { links: [{ context: other.spanContext() }] }).end();
+  await provider.shutdown();
+
+  const documents = parseDocuments(sink.text) as Json[];
+  assert.deepEqual(
+    documents.map((document) => [
+      document.Name,
+      document.DroppedAttributes,
+      document.DroppedEvents,
+      document.DroppedLinks,
+    ]),
+    [["attribute", 1, 0, 0], ["event", 0, 1, 0], ["link", 0, 0, 1]],
+  );
+});
+
+Deno.test("StdoutSpanExporter prints a status description whatever the code", async () => {
+  // The SDK keeps a description for errors only; other span sources may not.
+  const spans: ReadableSpan[] = [];
+  const provider = new TracerProvider({
+    resource,
+    spanProcessors: [
+      new SimpleSpanProcessor({
+        exporter: {
+          export: (batch, done) => {
+            spans.push(...batch);
+            done({ code: ExportResultCode.SUCCESS });
+          },
+          shutdown: () => Promise.resolve(),
+        },
+      }),
+    ],
+  });
+  provider.getTracer("test-scope").startSpan("unset").end();
+  await provider.shutdown();
+  const described: ReadableSpan = Object.create(spans[0], {
+    status: { value: { code: SpanStatusCode.UNSET, message: "why" } },
+  });
+
+  const sink = memorySink();
+  await new Promise((done) =>
+    new StdoutSpanExporter({ sink }).export([described], done)
+  );
+  assert.deepEqual(JSON.parse(sink.text).Status, {
+    Code: "Unset",
+    Description: "why",
+  });
 });
 
 Deno.test("StdoutSpanExporter in compact format prints one document per line", async () => {

@@ -26,8 +26,10 @@ import {
   PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
 import {
+  InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
+  type SpanLimits,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import type { ConsoleFormat } from "./config.ts";
@@ -60,20 +62,30 @@ function memorySink(): TextSink & { text: string } {
   };
 }
 
+// A tracer provider that exports each span, as it ends, to a
+// StdoutSpanExporter writing to `sink`.
+function stdoutTracerProvider(
+  sink: TextSink,
+  options: { format?: ConsoleFormat; spanLimits?: SpanLimits } = {},
+): TracerProvider {
+  return new TracerProvider({
+    resource,
+    spanLimits: options.spanLimits,
+    spanProcessors: [
+      new SimpleSpanProcessor({
+        exporter: new StdoutSpanExporter({ sink, format: options.format }),
+      }),
+    ],
+  });
+}
+
 // Everything a hostile player name could throw at a terminal or a JSON parser.
 const HOSTILE =
   'Mallory\x1b[2J\x1b]0;pwned\x07\r\n\t"\\\u0000\u007f\u009b31m\u2028\ud800';
 
 async function exportSpans(format: ConsoleFormat = "pretty"): Promise<string> {
   const sink = memorySink();
-  const provider = new TracerProvider({
-    resource,
-    spanProcessors: [
-      new SimpleSpanProcessor({
-        exporter: new StdoutSpanExporter({ sink, format }),
-      }),
-    ],
-  });
+  const provider = stdoutTracerProvider(sink, { format });
   const tracer = provider.getTracer("test-scope", "1.2.3");
   const parent = tracer.startSpan("parent", { kind: SpanKind.SERVER });
   const link = {
@@ -252,14 +264,7 @@ Deno.test("StdoutSpanExporter prints a remote parent and the trace state it pass
   for (const format of ["pretty", "compact"] as const) {
     await t.step(format, async () => {
       const sink = memorySink();
-      const provider = new TracerProvider({
-        resource,
-        spanProcessors: [
-          new SimpleSpanProcessor({
-            exporter: new StdoutSpanExporter({ sink, format }),
-          }),
-        ],
-      });
+      const provider = stdoutTracerProvider(sink, { format });
       provider.getTracer("test-scope").startSpan("child", {}, parent).end();
       await provider.shutdown();
 
@@ -285,16 +290,12 @@ Deno.test("StdoutSpanExporter prints a remote parent and the trace state it pass
 
 Deno.test("StdoutSpanExporter prints what the span limits dropped", async () => {
   const sink = memorySink();
-  const provider = new TracerProvider({
-    resource,
+  const provider = stdoutTracerProvider(sink, {
     spanLimits: {
       attributeCountLimit: 0,
       eventCountLimit: 0,
       linkCountLimit: 0,
     },
-    spanProcessors: [
-      new SimpleSpanProcessor({ exporter: new StdoutSpanExporter({ sink }) }),
-    ],
   });
   const tracer = provider.getTracer("test-scope");
   const other = tracer.startSpan("other");
@@ -319,24 +320,14 @@ Deno.test("StdoutSpanExporter prints what the span limits dropped", async () => 
 
 Deno.test("StdoutSpanExporter prints a status description whatever the code", async () => {
   // The SDK keeps a description for errors only; other span sources may not.
-  const spans: ReadableSpan[] = [];
+  const spans = new InMemorySpanExporter();
   const provider = new TracerProvider({
     resource,
-    spanProcessors: [
-      new SimpleSpanProcessor({
-        exporter: {
-          export: (batch, done) => {
-            spans.push(...batch);
-            done({ code: ExportResultCode.SUCCESS });
-          },
-          shutdown: () => Promise.resolve(),
-        },
-      }),
-    ],
+    spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
   });
   provider.getTracer("test-scope").startSpan("unset").end();
-  await provider.shutdown();
-  const described: ReadableSpan = Object.create(spans[0], {
+  await provider.forceFlush();
+  const described: ReadableSpan = Object.create(spans.getFinishedSpans()[0], {
     status: { value: { code: SpanStatusCode.UNSET, message: "why" } },
   });
 
@@ -647,12 +638,7 @@ Deno.test("StdoutSpanExporter writes each time as formatTime() prints it", async
     [4102444800, 123456789],
   ];
   const sink = memorySink();
-  const provider = new TracerProvider({
-    resource,
-    spanProcessors: [
-      new SimpleSpanProcessor({ exporter: new StdoutSpanExporter({ sink }) }),
-    ],
-  });
+  const provider = stdoutTracerProvider(sink);
   const tracer = provider.getTracer("test-scope");
   for (const startTime of times) {
     tracer.startSpan("timed", { startTime }).end(startTime);

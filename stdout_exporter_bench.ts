@@ -1,45 +1,16 @@
-import { ExportResultCode } from "@opentelemetry/core";
-import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
-import type { ResourceMetrics } from "@opentelemetry/sdk-metrics";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { newHTTPHandler } from "./main.ts";
-import { setupOTelSDK } from "./otel.ts";
 import {
   StdoutLogRecordExporter,
   StdoutMetricExporter,
   StdoutSpanExporter,
   type TextSink,
 } from "./stdout_exporter.ts";
-import { TEST_INFO } from "./testing.ts";
+import { setupTestSDK, TEST_INFO } from "./testing.ts";
 
 // What 256 requests to the service leave: 512 spans (the default batch
 // size), 256 log records and a collection of metrics, kept to be rendered
 // again and again.
-const spans: ReadableSpan[] = [];
-const logRecords: ReadableLogRecord[] = [];
-let collection: ResourceMetrics | undefined;
-const success = { code: ExportResultCode.SUCCESS };
-const keep = <T>(list: T[]) => ({
-  export(batch: T[], done: (result: typeof success) => void) {
-    list.push(...batch);
-    done(success);
-  },
-  forceFlush: () => Promise.resolve(),
-  shutdown: () => Promise.resolve(),
-});
-const shutdown = await setupOTelSDK({
-  spanExporter: keep(spans),
-  logRecordExporter: keep(logRecords),
-  metricExporter: {
-    export(metrics, done) {
-      collection = metrics;
-      done(success);
-    },
-    forceFlush: () => Promise.resolve(),
-    shutdown: () => Promise.resolve(),
-  },
-  warn: () => {},
-});
+const sdk = await setupTestSDK();
 const handler = newHTTPHandler();
 for (let i = 0; i < 256; i++) {
   const request = new Request(`http://localhost:8080/rolldice/player${i}`, {
@@ -47,7 +18,11 @@ for (let i = 0; i < 256; i++) {
   });
   await (await handler(request, TEST_INFO)).text();
 }
-await shutdown();
+await sdk.collectMetrics();
+const collection = sdk.latestMetrics()!;
+await sdk.shutdown();
+const spans = sdk.spans();
+const logRecords = sdk.logRecords();
 
 const discard: TextSink = { unwritten: 0, write: () => Promise.resolve() };
 
@@ -72,6 +47,6 @@ const metricExporter = new StdoutMetricExporter({ sink: discard });
 Deno.bench(
   "StdoutMetricExporter renders a collection of the service's metrics, pretty",
   async () => {
-    await new Promise((resolve) => metricExporter.export(collection!, resolve));
+    await new Promise((resolve) => metricExporter.export(collection, resolve));
   },
 );

@@ -15,6 +15,7 @@ import {
   InMemoryMetricExporter,
   type MeterProvider,
   type MetricData,
+  type ResourceMetrics,
 } from "@opentelemetry/sdk-metrics";
 import {
   InMemorySpanExporter,
@@ -45,6 +46,8 @@ export interface TestSDK {
   spans(): ReadableSpan[];
   /** Every log record exported so far. */
   logRecords(): ReadableLogRecord[];
+  /** The latest collection of metrics, if any. */
+  latestMetrics(): ResourceMetrics | undefined;
   /** The metric named `name` in the latest collection, if any. */
   metric(name: string): MetricData | undefined;
   /** Collects and exports the metrics now. */
@@ -68,14 +71,14 @@ export async function setupTestSDK(): Promise<TestSDK> {
     metricExporter,
     warn: (message) => warnings.push(message),
   });
+  const latestMetrics = () => metricExporter.getMetrics().at(-1);
   return {
     shutdown,
     spans: () => spanExporter.getFinishedSpans(),
     logRecords: () => logRecordExporter.getFinishedLogRecords(),
+    latestMetrics,
     metric(name) {
-      const collections = metricExporter.getMetrics();
-      const latest = collections[collections.length - 1];
-      return latest?.scopeMetrics
+      return latestMetrics()?.scopeMetrics
         .flatMap((scope) => scope.metrics)
         .find((metric) => metric.descriptor.name === name);
     },

@@ -10,25 +10,32 @@
  * @module
  */
 
-import { ConfigError, isDenoTelemetryEnabled, readConfig } from "./config.ts";
-import { type RouteHandler, ServeMux } from "./mux.ts";
+import {
+  ConfigError,
+  isDenoTelemetryEnabled,
+  readConfig,
+} from "./internal/config.ts";
+import { messageOf } from "./internal/errors.ts";
+import { TEXT_PLAIN_HEADERS } from "./internal/http.ts";
+import { type RouteHandler, ServeMux } from "./internal/mux.ts";
+import { shutdownSignal } from "./internal/signals.ts";
+import { logToStderr } from "./internal/stderr.ts";
 import { setupOTelSDK } from "./otel.ts";
-import { newHandler, type ServeHandler, withRouteTag } from "./otel_http.ts";
+import * as otelhttp from "./otelhttp/mod.ts";
 import { newRollDice } from "./rolldice.ts";
-import { shutdownSignal } from "./signals.ts";
 
 /**
  * Builds the service's request handler: the dice routes, each tagged with
  * its pattern, behind the HTTP instrumentation. Call it after the SDK is set
  * up, since it takes its tracers and meters from the global providers.
  */
-export function newHTTPHandler(): ServeHandler {
+export function newHTTPHandler(): otelhttp.ServeHandler {
   const mux = new ServeMux();
 
   // handleFunc is a replacement for mux.handle that gives the pattern to the
   // HTTP instrumentation as http.route.
   function handleFunc(pattern: string, handler: RouteHandler): void {
-    mux.handle(pattern, withRouteTag(pattern, handler));
+    mux.handle(pattern, otelhttp.withRouteTag(pattern, handler));
   }
 
   const rolldice = newRollDice();
@@ -36,29 +43,21 @@ export function newHTTPHandler(): ServeHandler {
   handleFunc("/rolldice/", rolldice);
   handleFunc("/rolldice/{player}", rolldice);
 
-  return newHandler((request) => mux.serve(request));
+  return otelhttp.newHandler((request) => mux.serve(request));
 }
 
 function serviceUnavailable(): Response {
   return new Response("503 service unavailable: starting\n", {
     status: 503,
-    headers: { "content-type": "text/plain; charset=utf-8" },
+    headers: TEXT_PLAIN_HEADERS,
   });
-}
-
-function log(message: string): void {
-  console.error(`dice: ${message}`);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Runs the service until a shutdown signal; returns the exit code. */
 async function main(): Promise<number> {
   const env = (name: string) => Deno.env.get(name);
   if (isDenoTelemetryEnabled(env)) {
-    log(
+    logToStderr(
       "OTEL_DENO is set: Deno's built-in OpenTelemetry would replace this " +
         "service's SDK and its exporters; unset OTEL_DENO to run dice",
     );
@@ -66,23 +65,23 @@ async function main(): Promise<number> {
   }
   let config;
   try {
-    config = readConfig(env, log);
+    config = readConfig(env, logToStderr);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    log(error.message);
+    logToStderr(error.message);
     return 2;
   }
 
   // Listen for signals before anything else, so that none is missed.
   const signal = shutdownSignal((code, signal) => {
-    log(`${signal} again: exiting without waiting for the shutdown`);
+    logToStderr(`${signal} again: exiting without waiting for the shutdown`);
     Deno.exit(code);
   });
 
   // Bind the port before setting up OpenTelemetry, so that a port in use
   // stops the service before it has any telemetry to flush. The moment
   // in between is answered with 503.
-  let handler: ServeHandler = serviceUnavailable;
+  let handler: otelhttp.ServeHandler = serviceUnavailable;
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
@@ -91,30 +90,32 @@ async function main(): Promise<number> {
     );
   } catch (error) {
     if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-    log(`port ${config.port} is already in use; set PORT to a free port`);
+    logToStderr(
+      `port ${config.port} is already in use; set PORT to a free port`,
+    );
     return 1;
   }
 
   let otelShutdown;
   try {
-    otelShutdown = await setupOTelSDK({ config, warn: log });
+    otelShutdown = await setupOTelSDK({ config, warn: logToStderr });
   } catch (error) {
-    log(`cannot set up OpenTelemetry: ${messageOf(error)}`);
+    logToStderr(`cannot set up OpenTelemetry: ${messageOf(error)}`);
     await server.shutdown();
     return 1;
   }
   handler = newHTTPHandler();
   const { hostname, port } = server.addr;
-  log(
+  logToStderr(
     `listening on http://${hostname}:${port}/ ` +
       `(try http://localhost:${port}/rolldice/Alice)`,
   );
 
-  log(`${await signal}: shutting down (send it again to exit at once)`);
+  logToStderr(`${await signal}: shutting down (send it again to exit at once)`);
   // A stuck client or a stdout nobody reads must not keep the process
   // alive until the platform kills it without a word.
   const deadline = setTimeout(() => {
-    log(
+    logToStderr(
       `shutdown did not finish within ${config.shutdownTimeoutMillis} ms ` +
         "(DICE_SHUTDOWN_TIMEOUT); exiting without waiting any longer",
     );
@@ -126,7 +127,7 @@ async function main(): Promise<number> {
   } catch (error) {
     // Telemetry that could not be delivered is no reason to fail the
     // shutdown a platform asked for: say what was lost, and exit 0.
-    log(messageOf(error));
+    logToStderr(messageOf(error));
   }
   clearTimeout(deadline);
   return 0;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { SpanKind } from "@opentelemetry/api";
 import type { Histogram } from "@opentelemetry/sdk-metrics";
+import denoJson from "./deno.json" with { type: "json" };
 import { newHTTPHandler } from "./main.ts";
 import {
   type Json,
@@ -617,4 +618,234 @@ Deno.test("main.ts flushes the telemetry of every request it served when SIGTERM
   assert.equal(sum("dice.rolls", "Value"), servers.length);
   assert.equal(sum("http.server.request.duration", "Count"), servers.length);
   assert.doesNotMatch(stderr, /Dropped|could not be written/);
+});
+
+// deno.json: the permission sets that main.ts runs, compiles and is tested with.
+
+Deno.test("deno.json runs every Deno command of every task with -P, never -A", () => {
+  for (const [name, task] of Object.entries(denoJson.tasks)) {
+    const command = task.command;
+    assert.doesNotMatch(
+      command,
+      /(^|\s)(-A|--allow-all|--allow-\w+)(\s|=|$)/,
+      name,
+    );
+    for (const run of command.matchAll(/deno (run|test|compile)\b[^&]*/g)) {
+      assert.match(run[0], /\s-P(=[\w-]+)?(\s|$)/, `${name}: ${run[0]}`);
+    }
+  }
+});
+
+Deno.test("deno.json declares each permission set once and uses it by name", () => {
+  assert.deepEqual(Object.keys(denoJson.permissions), [
+    "default",
+    "test",
+    "bench",
+    "bench-service",
+  ]);
+  assert.equal(denoJson.test.permissions, "test");
+  assert.equal(denoJson.bench.permissions, "test");
+  assert.equal(denoJson.compile.permissions, "default");
+  assert.equal(JSON.stringify(denoJson).includes('"all"'), false);
+});
+
+Deno.test("plain deno test answers with Deno's hint to use -P", async () => {
+  const { code, stderr } = await runToExit([
+    "deno",
+    "test",
+    "--no-check",
+    "main_test.ts",
+  ]);
+  assert.notEqual(code, 0);
+  assert.match(
+    stderr,
+    /Test permissions were found in the config file\. Did you mean to run with `-P`/,
+  );
+});
+
+Deno.test("the service's permission set grants what it needs and nothing more", async () => {
+  // A probe next to the service, run exactly as `deno task start` runs it.
+  await Deno.mkdir(".build", { recursive: true });
+  const probe = ".build/permission_probe.ts";
+  await Deno.writeTextFile(
+    probe,
+    `import "../main.ts";
+const descriptors = {
+  "env PORT": { name: "env", variable: "PORT" },
+  "env OTEL_SERVICE_NAME": { name: "env", variable: "OTEL_SERVICE_NAME" },
+  "env DICE_CONSOLE_FORMAT": { name: "env", variable: "DICE_CONSOLE_FORMAT" },
+  "listen 0.0.0.0:8080": { name: "net", host: "0.0.0.0:8080" },
+  "connect localhost:4318": { name: "net", host: "localhost:4318" },
+  "env HOME": { name: "env", variable: "HOME" },
+  "connect example.com:443": { name: "net", host: "example.com:443" },
+  "read": { name: "read" },
+  "write": { name: "write" },
+  "run": { name: "run" },
+  "ffi": { name: "ffi" },
+  "sys": { name: "sys" },
+  "import": { name: "import", host: "example.com" },
+};
+const states = {};
+for (const [name, descriptor] of Object.entries(descriptors)) {
+  states[name] = Deno.permissions.querySync(descriptor).state;
+}
+console.log(JSON.stringify(states));
+`,
+  );
+  try {
+    const { code, stdout, stderr } = await runToExit([
+      "deno",
+      "run",
+      "-P",
+      "--no-prompt",
+      probe,
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(JSON.parse(stdout), {
+      "env PORT": "granted",
+      "env OTEL_SERVICE_NAME": "granted",
+      "env DICE_CONSOLE_FORMAT": "granted",
+      "listen 0.0.0.0:8080": "granted",
+      "connect localhost:4318": "granted",
+      "env HOME": "prompt",
+      "connect example.com:443": "prompt",
+      "read": "prompt",
+      "write": "prompt",
+      "run": "prompt",
+      "ffi": "prompt",
+      "sys": "prompt",
+      "import": "prompt",
+    });
+  } finally {
+    await Deno.remove(probe);
+  }
+});
+
+// `deno task compile`: one executable. It needs a `denort` runtime, which
+// `deno compile` downloads unless DENORT_BIN points at one; where neither
+// works (no internet, no DENORT_BIN), the test reports itself ignored, never
+// passed.
+
+const BINARY = "./.build/dice";
+
+async function compile(): Promise<{ ok: boolean; stderr: string }> {
+  await Deno.mkdir(".build", { recursive: true });
+  const { success, stderr } = await new Deno.Command("deno", {
+    args: ["compile", "-P", "--output", BINARY, "main.ts"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { ok: success, stderr: new TextDecoder().decode(stderr) };
+}
+
+const compiled = await compile();
+const denortMissing = !compiled.ok && !Deno.env.get("DENORT_BIN") &&
+  /denort|dl\.deno\.land|error sending request|dns error/i.test(
+    compiled.stderr,
+  );
+if (denortMissing) {
+  console.error(
+    "main_test.ts: the compile test is ignored: deno compile could not download denort and " +
+      "DENORT_BIN is not set; set DENORT_BIN to a denort binary to build offline",
+  );
+}
+
+Deno.test({
+  name:
+    "deno task compile builds one executable that serves and flushes telemetry",
+  ignore: denortMissing,
+  async fn() {
+    assert.ok(compiled.ok, `deno compile failed:\n${compiled.stderr}`);
+    try {
+      const service = await startService([BINARY]);
+      const response = await fetch(
+        `http://127.0.0.1:${service.port}/rolldice/Alice`,
+      );
+      assert.match(await response.text(), /^[1-6]\n$/);
+      await service.signalGroup("INT");
+      const { code, stdout, stderr } = await service.exited();
+      assert.equal(code, 0, stderr);
+      const names = parseDocuments(stdout).map((doc) =>
+        doc.Name ?? (doc.Body as { Value: string })?.Value
+      );
+      assert.ok(names.includes("GET /rolldice/{player}"), stdout);
+      assert.ok(names.includes("Alice is rolling the dice"), stdout);
+    } finally {
+      await Deno.remove(BINARY).catch(() => {});
+    }
+  },
+});
+
+// The layout: the walkthrough's files at the top, the libraries in folders.
+
+const LIBRARY_FOLDERS = ["otelhttp", "propagation", "exporters", "internal"];
+
+/** Every `.ts` file below `folder`, relative to the repository. */
+async function tsFiles(folder: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    const path = `${folder}/${entry.name}`;
+    if (entry.isDirectory && entry.name !== "node_modules") {
+      files.push(...await tsFiles(path));
+    } else if (entry.isFile && entry.name.endsWith(".ts")) files.push(path);
+  }
+  return files;
+}
+
+/** The repository files that `file` imports by a relative specifier. */
+async function relativeImports(file: string): Promise<string[]> {
+  const text = await Deno.readTextFile(file);
+  const specifiers = [
+    ...text.matchAll(/^(?:import|export)\s[^;]*?["'](\.[^"']+)["']/gm),
+  ]
+    .map((match) => match[1]);
+  const base = new URL(file, `file://${Deno.cwd()}/`);
+  return specifiers.map((specifier) =>
+    new URL(specifier, base).pathname.slice(Deno.cwd().length + 1)
+  );
+}
+
+Deno.test("the libraries never import the top-level files, and no import forms a cycle", async (t) => {
+  const files = (await Promise.all(LIBRARY_FOLDERS.map(tsFiles))).flat();
+  files.push("main.ts", "otel.ts", "rolldice.ts", "testing.ts");
+  const graph = new Map<string, string[]>();
+  for (const file of files) graph.set(file, await relativeImports(file));
+
+  await t.step("library folders import only library folders", () => {
+    for (const file of files.filter((f) => f.includes("/"))) {
+      const upward = graph.get(file)!.filter((target) => !target.includes("/"));
+      assert.deepEqual(upward, [], `${file} imports the top level`);
+    }
+  });
+
+  await t.step("no cycle", () => {
+    const done = new Set<string>();
+    function visit(file: string, path: string[]): void {
+      if (path.includes(file)) {
+        assert.fail(`import cycle: ${[...path, file].join(" -> ")}`);
+      }
+      if (done.has(file)) return;
+      for (const target of graph.get(file) ?? []) {
+        if (target.endsWith(".ts")) visit(target, [...path, file]);
+      }
+      done.add(file);
+    }
+    for (const file of graph.keys()) visit(file, []);
+  });
+
+  await t.step("the top level holds the walkthrough only", async () => {
+    const top: string[] = [];
+    for await (const entry of Deno.readDir(".")) {
+      if (entry.isFile && entry.name.endsWith(".ts")) top.push(entry.name);
+    }
+    assert.deepEqual(top.sort(), [
+      "main.ts",
+      "main_test.ts",
+      "otel.ts",
+      "otel_test.ts",
+      "rolldice.ts",
+      "rolldice_test.ts",
+      "testing.ts",
+    ]);
+  });
 });

@@ -9,27 +9,20 @@
 
 import {
   context,
-  diag,
-  DiagLogLevel,
   logs,
   metrics,
   propagation,
   type TextMapPropagator,
   trace,
 } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
-  CompositePropagator,
-  loggingErrorHandler,
-  setGlobalErrorHandler,
-} from "@opentelemetry/core";
+  AsyncLocalStorageContextManager,
+} from "@opentelemetry/context-async-hooks";
+import { CompositePropagator } from "@opentelemetry/core";
 import {
   defaultResource,
-  detectResources,
   type Resource,
-  resourceAttributesEnvDetector,
   resourceFromAttributes,
-  serviceNameEnvDetector,
 } from "@opentelemetry/resources";
 import {
   BatchLogRecordProcessor,
@@ -64,37 +57,45 @@ import denoJson from "./deno.json" with { type: "json" };
 import {
   type Config,
   DEFAULT_CONFIG,
-  type EnvLookup,
   type PropagatorName,
-} from "./config.ts";
-import { RateLimitedDiagLogger } from "./diag_logger.ts";
+} from "./internal/config.ts";
+import { installDiagLogger } from "./internal/diag_logger.ts";
+import { messageOf } from "./internal/errors.ts";
+import { newShutdownFuncs } from "./internal/shutdown.ts";
+import { logToStderr } from "./internal/stderr.ts";
 import {
   newLogRecordExporters,
   newMetricExporters,
   newSpanExporters,
-} from "./exporters.ts";
+} from "./exporters/autoexport.ts";
 import {
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
-} from "./propagators.ts";
-import { stdoutSink } from "./stdout_exporter.ts";
+} from "./propagation/mod.ts";
+import { type StdoutSink, stdoutSink } from "./exporters/stdout/mod.ts";
 
 /** Flushes and shuts down everything {@linkcode setupOTelSDK} set up. */
 export type Shutdown = () => Promise<void>;
 
 /** What {@linkcode setupOTelSDK} needs; every field has a default. */
 export interface OTelOptions {
-  /** What to export where; {@linkcode DEFAULT_CONFIG} by default. */
+  /**
+   * What to export where, as `readConfig` read it from the environment.
+   *
+   * @default {DEFAULT_CONFIG}
+   */
   config?: Omit<Config, "port" | "shutdownTimeoutMillis">;
-  /** Where the OTLP exporters' endpoints are looked up; `Deno.env.get` by default. */
-  env?: EnvLookup;
   /** Replaces the configured span exporters (tests pass an in-memory one). */
   spanExporter?: SpanExporter;
   /** Replaces the configured metric exporters. */
   metricExporter?: PushMetricExporter;
   /** Replaces the configured log record exporters. */
   logRecordExporter?: LogRecordExporter;
-  /** Reports a setting that was ignored; one line on stderr by default. */
+  /**
+   * Reports a setting that was ignored, or telemetry that was lost.
+   *
+   * @default {logToStderr} one `dice: ` line on stderr
+   */
   warn?: (message: string) => void;
 }
 
@@ -108,117 +109,87 @@ export interface OTelOptions {
  * they flushed. Shutdown also unregisters the globals, so that the API is a
  * no-op again afterwards and setup can run anew. If setup fails, what it had
  * already set up is shut down before it throws.
+ *
+ * @example Set up, record, and flush everything at the end
+ * ```ts
+ * import { trace } from "@opentelemetry/api";
+ * import { setupOTelSDK } from "./otel.ts";
+ *
+ * const shutdown = await setupOTelSDK({ warn: console.error });
+ * trace.getTracer("example").startSpan("work").end();
+ * await shutdown(); // prints the span to stdout
+ * ```
  */
 export async function setupOTelSDK(
   options: OTelOptions = {},
 ): Promise<Shutdown> {
   const config = options.config ?? DEFAULT_CONFIG;
-  const warn = options.warn ?? warnOnStderr;
-  const env = options.env ?? ((name: string) => Deno.env.get(name));
-  const shutdownFuncs: Array<() => unknown> = [];
-  // Steps that run once all of shutdownFuncs have: the meter provider's, so
-  // that its last collection counts what the processors flushed.
-  const lastFuncs: Array<() => unknown> = [];
-  let shutdownResult: Promise<void> | undefined;
-
-  // SDK errors, such as a failed export, are reported through diag, at a
-  // bounded rate. Its logger is removed last, so that it still reports what
-  // shutdown hits.
-  const diagLogger = new RateLimitedDiagLogger();
-  const diagRegistered = diag.setLogger(diagLogger, {
-    logLevel: DiagLogLevel.WARN,
-    suppressOverrideMessage: true,
-  });
-  // The SDK's own handler prints an error as JSON with its stack; the
-  // message says what went wrong ("connect ECONNREFUSED 127.0.0.1:4318").
-  setGlobalErrorHandler((error) => diag.error(describeExportError(error)));
-
+  const warn = options.warn ?? logToStderr;
+  const { add, defer, shutdown } = newShutdownFuncs();
+  // Deferred first, so that it undoes last: SDK errors during the
+  // shutdown are still reported.
+  defer(installDiagLogger());
   // The three stdout exporters share one sink, so that their documents
-  // never interleave; it reports a closed stdout through warn, as setup
-  // reports everything else.
+  // never interleave.
   const sink = stdoutSink({ warn });
-
-  // shutdown calls the cleanup functions registered via shutdownFuncs, each
-  // once. Calling it again returns the first call's result.
-  function shutdown(): Promise<void> {
-    shutdownResult ??= runAll(
-      shutdownFuncs.splice(0),
-      lastFuncs.splice(0),
-    ).finally(() => {
-      if (sink.dropped > 0) {
-        warn(
-          `${sink.dropped} telemetry documents could not be written to stdout`,
-        );
-      }
-      diagLogger.flush();
-      setGlobalErrorHandler(loggingErrorHandler());
-      if (diagRegistered) diag.disable();
-    });
-    return shutdownResult;
-  }
+  defer(() => reportDropped(sink, warn));
 
   try {
     register(
       context.setGlobalContextManager(new AsyncLocalStorageContextManager()),
       "context manager",
     );
-    shutdownFuncs.push(() => context.disable());
-
+    add(() => context.disable());
     register(
       propagation.setGlobalPropagator(newPropagator(config.propagators)),
       "propagator",
     );
-    shutdownFuncs.push(() => propagation.disable());
-
+    add(() => propagation.disable());
     // OTEL_SDK_DISABLED: context still propagates, nothing is recorded.
     if (config.sdkDisabled) return shutdown;
 
-    const resource = newResource(warn);
+    const resource = newResource(config.resourceAttributes);
     const stdout = { sink, format: config.consoleFormat };
-
-    // The meter provider comes first: the span and log record processors
-    // and exporters count what they export, fail or drop in it (the
-    // otel.sdk.* metrics), so that a user sees when telemetry is lost.
+    // First, so that the span and log record processors can count what they
+    // export and drop in it (the otel.sdk.* metrics).
     const meterProvider = newMeterProvider(
       resource,
       config,
       options.metricExporter
         ? [options.metricExporter]
-        : newMetricExporters(config.metrics, stdout, env),
+        : newMetricExporters(config.metrics, stdout),
     );
-    lastFuncs.push(() => meterProvider.shutdown());
+    defer(() => meterProvider.shutdown());
     register(metrics.setGlobalMeterProvider(meterProvider), "meter provider");
-    shutdownFuncs.push(() => metrics.disable());
+    add(() => metrics.disable());
 
     const tracerProvider = newTracerProvider(
       resource,
       config,
       options.spanExporter
         ? [options.spanExporter]
-        : newSpanExporters(config.traces, stdout, env, meterProvider),
+        : newSpanExporters(config.traces, stdout, meterProvider),
       meterProvider,
     );
-    shutdownFuncs.push(() => tracerProvider.shutdown());
+    add(() => tracerProvider.shutdown());
     register(trace.setGlobalTracerProvider(tracerProvider), "tracer provider");
-    shutdownFuncs.push(() => trace.disable());
+    add(() => trace.disable());
 
     const loggerProvider = newLoggerProvider(
       resource,
       config,
       options.logRecordExporter
         ? [options.logRecordExporter]
-        : newLogRecordExporters(config.logs, stdout, env, meterProvider),
+        : newLogRecordExporters(config.logs, stdout, meterProvider),
       meterProvider,
     );
-    shutdownFuncs.push(() => loggerProvider.shutdown());
+    add(() => loggerProvider.shutdown());
     register(logs.setGlobalLoggerProvider(loggerProvider), "logger provider");
-    shutdownFuncs.push(() => logs.disable());
+    add(() => logs.disable());
   } catch (error) {
-    try {
-      await shutdown();
-    } catch (cleanupError) {
+    await shutdown().catch((cleanupError) => {
       throw new AggregateError([error, cleanupError], messageOf(error));
-    }
+    });
     throw error;
   }
   return shutdown;
@@ -234,40 +205,9 @@ function register(registered: boolean, what: string): void {
   );
 }
 
-// Runs each group's steps concurrently, the groups one after the other, and
-// reports every error together.
-async function runAll(...groups: Array<Array<() => unknown>>): Promise<void> {
-  const errors: unknown[] = [];
-  for (const steps of groups) {
-    const results = await Promise.allSettled(
-      steps.map(async (step) => await step()),
-    );
-    for (const result of results) {
-      if (result.status === "rejected") errors.push(result.reason);
-    }
-  }
-  if (errors.length > 0) {
-    throw new AggregateError(
-      errors,
-      `OpenTelemetry shutdown failed: ${errors.map(messageOf).join("; ")}`,
-    );
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-// OTLPExporterError carries the HTTP status in `code`; its message is only
-// the status text ("Internal Server Error").
-function describeExportError(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  const status = typeof code === "number" ? ` (HTTP ${code})` : "";
-  return messageOf(error) + status;
-}
-
-function warnOnStderr(message: string): void {
-  console.error(`dice: ${message}`);
+function reportDropped(sink: StdoutSink, warn: (message: string) => void) {
+  if (sink.dropped === 0) return;
+  warn(`${sink.dropped} telemetry documents could not be written to stdout`);
 }
 
 const PROPAGATORS: Record<PropagatorName, () => TextMapPropagator> = {
@@ -309,23 +249,12 @@ export function newSampler({ name, ratio }: Config["sampler"]): Sampler {
 
 /**
  * The SDK's default resource, this service's name, version and runtime, and
- * then `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME`, each overriding
- * what comes before it. A malformed `OTEL_RESOURCE_ATTRIBUTES` is ignored
- * as a whole, as the specification says, and reported through `warn`.
+ * then `attributes` (from `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME`,
+ * as `readConfig` read them) over them.
  */
-export function newResource(warn: (message: string) => void): Resource {
-  const fromEnv = resourceAttributesEnvDetector.detect();
-  const raw = Deno.env.get("OTEL_RESOURCE_ATTRIBUTES") ?? "";
-  const hasEntries = raw.split(",").some((entry) => entry.trim() !== "");
-  if (hasEntries && Object.keys(fromEnv.attributes ?? {}).length === 0) {
-    warn(
-      "OTEL_RESOURCE_ATTRIBUTES must be a comma-separated list of key=value " +
-        "pairs, with ',' and '=' inside keys and values percent-encoded and " +
-        `each key and value at most 255 characters; got ${
-          JSON.stringify(raw)
-        }; ignoring it`,
-    );
-  }
+export function newResource(
+  attributes: Readonly<Record<string, string>> = {},
+): Resource {
   return defaultResource()
     .merge(resourceFromAttributes({
       [ATTR_SERVICE_NAME]: "dice",
@@ -335,9 +264,7 @@ export function newResource(warn: (message: string) => void): Resource {
       [ATTR_PROCESS_RUNTIME_VERSION]: Deno.version.deno,
       [ATTR_PROCESS_RUNTIME_DESCRIPTION]: "Deno",
     }))
-    .merge(detectResources({
-      detectors: [resourceAttributesEnvDetector, serviceNameEnvDetector],
-    }));
+    .merge(resourceFromAttributes(attributes));
 }
 
 /**

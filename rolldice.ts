@@ -13,10 +13,11 @@ import {
   trace,
   ValueType,
 } from "@opentelemetry/api";
-import type { RouteHandler } from "./mux.ts";
+import { TEXT_PLAIN_HEADERS } from "./internal/http.ts";
+import type { RouteHandler } from "./internal/mux.ts";
 
-/** The instrumentation scope of the telemetry the handler records. */
-export const SCOPE_NAME = "dice";
+/** The instrumentation scope of the telemetry the dice handler records. */
+export const DICE_SCOPE_NAME = "dice";
 
 /** The attribute that carries the rolled number on the span and the counter. */
 export const ATTR_ROLL_VALUE = "roll.value";
@@ -31,9 +32,9 @@ export const ATTR_ROLL_VALUE = "roll.value";
  * replaceable for tests.
  */
 export function newRollDice(random: () => number = Math.random): RouteHandler {
-  const tracer = trace.getTracer(SCOPE_NAME);
-  const meter = metrics.getMeter(SCOPE_NAME);
-  const logger = logs.getLogger(SCOPE_NAME);
+  const tracer = trace.getTracer(DICE_SCOPE_NAME);
+  const meter = metrics.getMeter(DICE_SCOPE_NAME);
+  const logger = logs.getLogger(DICE_SCOPE_NAME);
   const rollCnt = meter.createCounter("dice.rolls", {
     description: "The number of rolls by roll value",
     unit: "{roll}",
@@ -63,7 +64,7 @@ export function newRollDice(random: () => number = Math.random): RouteHandler {
       span.setAttribute(ATTR_ROLL_VALUE, roll);
       rollCnt.add(1, { [ATTR_ROLL_VALUE]: roll }, ctx);
       return new Response(`${roll}\n`, {
-        headers: { "content-type": "text/plain; charset=utf-8" },
+        headers: TEXT_PLAIN_HEADERS,
       });
     } finally {
       span.end();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SeverityNumber, trace, ValueType } from "@opentelemetry/api";
 import { DataPointType } from "@opentelemetry/sdk-metrics";
-import { ATTR_ROLL_VALUE, newRollDice, SCOPE_NAME } from "./rolldice.ts";
+import { ATTR_ROLL_VALUE, DICE_SCOPE_NAME, newRollDice } from "./rolldice.ts";
 import { setupTestSDK, spanNamed } from "./testing.ts";
 
 Deno.test("newRollDice()", async (t) => {
@@ -54,7 +54,7 @@ Deno.test("newRollDice()", async (t) => {
         { [ATTR_ROLL_VALUE]: 4 },
         { [ATTR_ROLL_VALUE]: 6 },
       ]);
-      assert.equal(rolls[0].instrumentationScope.name, SCOPE_NAME);
+      assert.equal(rolls[0].instrumentationScope.name, DICE_SCOPE_NAME);
     },
   );
 
@@ -98,7 +98,7 @@ Deno.test("newRollDice()", async (t) => {
     for (const record of records) {
       assert.equal(record.severityNumber, SeverityNumber.INFO);
       assert.equal(record.severityText, "INFO");
-      assert.equal(record.instrumentationScope.name, SCOPE_NAME);
+      assert.equal(record.instrumentationScope.name, DICE_SCOPE_NAME);
     }
   });
 

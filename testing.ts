@@ -1,131 +1,38 @@
 /**
- * Test helpers: the real {@linkcode setupOTelSDK} with in-memory exporters,
- * and ways to serve a request without binding a port.
+ * Test helpers for the service: the real {@linkcode setupOTelSDK} with
+ * in-memory exporters, the service run as a real process, and a real OTLP
+ * receiver. The libraries' own helpers are in `internal/testing.ts`.
  *
  * @module
  */
 
-import { metrics } from "@opentelemetry/api";
+import { DEFAULT_CONFIG } from "./internal/config.ts";
 import {
-  InMemoryLogRecordExporter,
-  type ReadableLogRecord,
-} from "@opentelemetry/sdk-logs";
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  type MeterProvider,
-  type MetricData,
-  type ResourceMetrics,
-} from "@opentelemetry/sdk-metrics";
-import {
-  InMemorySpanExporter,
-  type ReadableSpan,
-} from "@opentelemetry/sdk-trace";
-import { DEFAULT_CONFIG } from "./config.ts";
-import { setupOTelSDK, type Shutdown } from "./otel.ts";
+  type Json,
+  newTestExporters,
+  type TestSDK,
+  testSDKOf,
+} from "./internal/testing.ts";
+import { setupOTelSDK } from "./otel.ts";
 
-// The SDK's in-memory span and log exporters forget everything on shutdown;
-// these keep it, so a test can shut the SDK down (which flushes) and then read.
-class KeepingSpanExporter extends InMemorySpanExporter {
-  override shutdown(): Promise<void> {
-    return this.forceFlush();
-  }
-}
-
-class KeepingLogRecordExporter extends InMemoryLogRecordExporter {
-  override shutdown(): Promise<void> {
-    return this.forceFlush();
-  }
-}
-
-/** The SDK as the service sets it up, exporting to memory. */
-export interface TestSDK {
-  /** Flushes and shuts down the SDK, then unregisters it. */
-  shutdown: Shutdown;
-  /** Every span exported so far. */
-  spans(): ReadableSpan[];
-  /** Every log record exported so far. */
-  logRecords(): ReadableLogRecord[];
-  /** The latest collection of metrics, if any. */
-  latestMetrics(): ResourceMetrics | undefined;
-  /** The metric named `name` in the latest collection, if any. */
-  metric(name: string): MetricData | undefined;
-  /** Collects and exports the metrics now. */
-  collectMetrics(): Promise<void>;
-  /** What setup reported through `warn`. */
-  warnings: string[];
-}
+export {
+  type Json,
+  parseDocuments,
+  spanNamed,
+  TEST_INFO,
+  type TestSDK,
+} from "./internal/testing.ts";
 
 /** Sets up the SDK through {@linkcode setupOTelSDK} with in-memory exporters. */
 export async function setupTestSDK(): Promise<TestSDK> {
-  const spanExporter = new KeepingSpanExporter();
-  const logRecordExporter = new KeepingLogRecordExporter();
-  const metricExporter = new InMemoryMetricExporter(
-    AggregationTemporality.CUMULATIVE,
-  );
+  const exporters = newTestExporters();
   const warnings: string[] = [];
   const shutdown = await setupOTelSDK({
     config: DEFAULT_CONFIG,
-    spanExporter,
-    logRecordExporter,
-    metricExporter,
+    ...exporters,
     warn: (message) => warnings.push(message),
   });
-  const latestMetrics = () => metricExporter.getMetrics().at(-1);
-  return {
-    shutdown,
-    spans: () => spanExporter.getFinishedSpans(),
-    logRecords: () => logRecordExporter.getFinishedLogRecords(),
-    latestMetrics,
-    metric(name) {
-      return latestMetrics()?.scopeMetrics
-        .flatMap((scope) => scope.metrics)
-        .find((metric) => metric.descriptor.name === name);
-    },
-    async collectMetrics() {
-      await (metrics.getMeterProvider() as MeterProvider).forceFlush();
-    },
-    warnings,
-  };
-}
-
-/** The connection details a handler sees for a client on 127.0.0.1:50000. */
-export const TEST_INFO: Deno.ServeHandlerInfo<Deno.NetAddr> = {
-  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50000 },
-  completed: Promise.resolve(),
-};
-
-/** Finds the one span named `name`; throws when there is none or several. */
-export function spanNamed(
-  spans: readonly ReadableSpan[],
-  name: string,
-): ReadableSpan {
-  const found = spans.filter((span) => span.name === name);
-  if (found.length !== 1) {
-    throw new Error(
-      `expected one span named ${
-        JSON.stringify(name)
-      }, found ${found.length} among ${
-        JSON.stringify(spans.map((span) => span.name))
-      }`,
-    );
-  }
-  return found[0];
-}
-
-/**
- * A parsed JSON document. Tests read it field by field and assert on what
- * they find, so a static type would only restate the assertions.
- */
-// deno-lint-ignore no-explicit-any
-export type Json = any;
-
-/** Splits the stdout exporters' output, pretty or compact, into documents. */
-export function parseDocuments(text: string): Json[] {
-  // A document starts with "{" at the start of a line; nested objects are indented.
-  return text.split(/\n(?=\{)/).filter((doc) => doc.trim()).map((doc) =>
-    JSON.parse(doc)
-  );
+  return testSDKOf(exporters, shutdown, warnings);
 }
 
 /** A service process started by {@linkcode startService}. */
@@ -247,7 +154,7 @@ export function ourStderrLines(stderr: string): string[] {
   );
 }
 
-/** A real OTLP/HTTP receiver (see otlp_receiver/main.ts) and what it got. */
+/** A real OTLP/HTTP receiver (see tools/otlp_receiver/main.ts) and what it got. */
 export interface OtlpReceiver {
   /** Its base URL, for OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:PORT`. */
   url: string;
@@ -261,7 +168,7 @@ export interface OtlpReceiver {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const child = new Deno.Command("deno", {
     args: ["run", "-P", "main.ts"],
-    cwd: new URL("./otlp_receiver/", import.meta.url).pathname,
+    cwd: new URL("./tools/otlp_receiver/", import.meta.url).pathname,
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",

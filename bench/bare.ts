@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ServeMux } from "../mux.ts";
+import { ServeMux } from "../internal/mux.ts";
 import { serveForBench } from "./serve.ts";
 
 const mux = new ServeMux();

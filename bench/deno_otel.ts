@@ -9,7 +9,7 @@
  */
 
 import { metrics, trace } from "@opentelemetry/api";
-import { type PathValues, ServeMux } from "../mux.ts";
+import { type PathValues, ServeMux } from "../internal/mux.ts";
 import { serveForBench } from "./serve.ts";
 
 const tracer = trace.getTracer("dice");

@@ -416,7 +416,7 @@ async function startReceiver(): Promise<
 > {
   const child = new Deno.Command("deno", {
     args: ["run", "-P", "main.ts"],
-    cwd: `${ROOT}otlp_receiver`,
+    cwd: `${ROOT}tools/otlp_receiver`,
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",

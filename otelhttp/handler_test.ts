@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   propagation,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -16,17 +15,22 @@ import {
   ATTR_URL_SCHEME,
   METRIC_HTTP_SERVER_REQUEST_DURATION,
 } from "@opentelemetry/semantic-conventions";
-import { METRIC_HTTP_SERVER_ACTIVE_REQUESTS } from "@opentelemetry/semantic-conventions/incubating";
+import {
+  METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
+} from "@opentelemetry/semantic-conventions/incubating";
 import {
   DURATION_BUCKETS,
-  newFetch,
   newHandler,
-  redactedUrl,
-  SCOPE_NAME,
+  OTELHTTP_SCOPE_NAME,
   type ServeHandler,
   withRouteTag,
-} from "./otel_http.ts";
-import { setupTestSDK, spanNamed, TEST_INFO, type TestSDK } from "./testing.ts";
+} from "./mod.ts";
+import {
+  setupInMemorySDK,
+  spanNamed,
+  TEST_INFO,
+  type TestSDK,
+} from "../internal/testing.ts";
 
 const TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
 const PARENT_ID = "b7ad6b7169203331";
@@ -66,7 +70,7 @@ async function serve(
 async function afterRequests(
   requests: (handler: ServeHandler, sdk: TestSDK) => Promise<void>,
 ): Promise<TestSDK> {
-  const sdk = await setupTestSDK();
+  const sdk = setupInMemorySDK();
   try {
     await requests(newHandler(testRoutes()), sdk);
   } finally {
@@ -88,7 +92,7 @@ Deno.test("newHandler() creates a SERVER span per request", async (t) => {
     () => {
       const span = spanNamed(sdk.spans(), "GET /items/{id}");
       assert.equal(span.kind, SpanKind.SERVER);
-      assert.equal(span.instrumentationScope.name, SCOPE_NAME);
+      assert.equal(span.instrumentationScope.name, OTELHTTP_SCOPE_NAME);
       assert.deepEqual(span.attributes, {
         "http.request.method": "GET",
         "url.path": "/items/42",
@@ -338,7 +342,7 @@ Deno.test("newHandler() counts http.server.active_requests", async (t) => {
 });
 
 Deno.test("newHandler() gives any request one server span and low-cardinality metrics (property)", async () => {
-  const sdk = await setupTestSDK();
+  const sdk = setupInMemorySDK();
   const handler = newHandler(testRoutes());
   const token = fc.string({
     unit: fc.constantFrom(
@@ -415,153 +419,4 @@ Deno.test("newHandler() gives any request one server span and low-cardinality me
     duration.dataPoints.length <= 8 * 5 * 2,
     "methods x statuses x routes stay few",
   );
-});
-
-Deno.test("newFetch() makes one CLIENT span per call and sends its context", async (t) => {
-  const sent: Request[] = [];
-  function fakeServer(request: Request): Promise<Response> {
-    sent.push(request);
-    const status = new URL(request.url).pathname === "/missing" ? 404 : 200;
-    return Promise.resolve(new Response("ok", { status }));
-  }
-  let parentSpanId = "";
-  let failure: unknown;
-  const sdk = await afterRequests(async () => {
-    const otelFetch = newFetch(fakeServer);
-    const baggage = propagation.setBaggage(
-      ROOT_CONTEXT,
-      propagation.createBaggage({ player: { value: "Alice" } }),
-    );
-    await trace.getTracer("test").startActiveSpan(
-      "parent",
-      {},
-      baggage,
-      async (parent) => {
-        parentSpanId = parent.spanContext().spanId;
-        await otelFetch(
-          "http://user:secret@backend.test:9000/roll?sig=abc&n=1",
-        );
-        await otelFetch(
-          new Request("https://backend.test/missing", {
-            method: "POST",
-            body: "x",
-          }),
-        );
-        parent.end();
-      },
-    );
-    const failing = newFetch(() =>
-      Promise.reject(new TypeError("connection refused"))
-    );
-    failure = await failing("http://down.test/").catch((error) => error);
-  });
-  const clients = sdk.spans().filter((span) => span.kind === SpanKind.CLIENT);
-
-  await t.step(
-    "named by method, with the client attributes, url.full redacted",
-    () => {
-      assert.deepEqual(clients.map((span) => span.name), [
-        "GET",
-        "POST",
-        "GET",
-      ]);
-      assert.deepEqual(clients[0].attributes, {
-        "http.request.method": "GET",
-        "server.address": "backend.test",
-        "server.port": 9000,
-        "url.full":
-          "http://REDACTED:REDACTED@backend.test:9000/roll?sig=REDACTED&n=1",
-        "http.response.status_code": 200,
-      });
-      assert.equal(clients[1].attributes["server.port"], 443);
-      assert.equal(clients[0].instrumentationScope.name, SCOPE_NAME);
-    },
-  );
-
-  await t.step("each a child of the active span, each with its own id", () => {
-    assert.equal(clients[0].parentSpanContext?.spanId, parentSpanId);
-    assert.equal(clients[1].parentSpanContext?.spanId, parentSpanId);
-    assert.notEqual(
-      clients[0].spanContext().spanId,
-      clients[1].spanContext().spanId,
-    );
-  });
-
-  await t.step(
-    "sends traceparent with the client span's id, and the baggage",
-    () => {
-      for (const [i, request] of sent.entries()) {
-        const { traceId, spanId } = clients[i].spanContext();
-        assert.match(
-          request.headers.get("traceparent")!,
-          new RegExp(`^00-${traceId}-${spanId}-0[13]$`),
-        );
-        assert.equal(request.headers.get("baggage"), "player=Alice");
-      }
-    },
-  );
-
-  await t.step("marks 4xx as an error, as a client must", () => {
-    assert.equal(clients[1].status.code, SpanStatusCode.ERROR);
-    assert.equal(clients[1].attributes[ATTR_ERROR_TYPE], "404");
-    assert.equal(clients[0].status.code, SpanStatusCode.UNSET);
-  });
-
-  await t.step(
-    "ends the span of a failed call, records why, and rethrows",
-    () => {
-      assert.ok(failure instanceof TypeError);
-      assert.equal(clients[2].status.code, SpanStatusCode.ERROR);
-      assert.equal(clients[2].attributes[ATTR_ERROR_TYPE], "TypeError");
-      assert.equal(clients[2].events[0].name, "exception");
-      assert.equal(
-        clients[2].attributes["http.response.status_code"],
-        undefined,
-      );
-    },
-  );
-
-  await t.step(
-    "records http.client.request.duration by method, server and status",
-    () => {
-      const duration = sdk.metric("http.client.request.duration");
-      assert.equal(duration?.descriptor.unit, "s");
-      assert.deepEqual(duration?.dataPoints.map((point) => point.attributes), [
-        {
-          "http.request.method": "GET",
-          "server.address": "backend.test",
-          "server.port": 9000,
-          "http.response.status_code": 200,
-        },
-        {
-          "http.request.method": "POST",
-          "server.address": "backend.test",
-          "server.port": 443,
-          "http.response.status_code": 404,
-          "error.type": "404",
-        },
-        {
-          "http.request.method": "GET",
-          "server.address": "down.test",
-          "server.port": 80,
-          "error.type": "TypeError",
-        },
-      ]);
-    },
-  );
-});
-
-Deno.test("redactedUrl() hides credentials and signatures only", () => {
-  const cases: Array<[string, string]> = [
-    ["https://example.com/a?b=1#c", "https://example.com/a?b=1#c"],
-    ["https://u:p@example.com/", "https://REDACTED:REDACTED@example.com/"],
-    ["https://u@example.com/", "https://REDACTED:REDACTED@example.com/"],
-    [
-      "https://s3.test/o?AWSAccessKeyId=K&Signature=S&X-Goog-Signature=G&sig=x&keep=1",
-      "https://s3.test/o?AWSAccessKeyId=REDACTED&Signature=REDACTED&X-Goog-Signature=REDACTED&sig=REDACTED&keep=1",
-    ],
-  ];
-  for (const [input, expected] of cases) {
-    assert.equal(redactedUrl(new URL(input)), expected);
-  }
 });

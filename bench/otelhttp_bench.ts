@@ -1,8 +1,8 @@
-import { newHandler, withRouteTag } from "./otel_http.ts";
-import { ServeMux } from "./mux.ts";
+import { newHandler, withRouteTag } from "../otelhttp/mod.ts";
+import { ServeMux } from "../internal/mux.ts";
 import { ExportResultCode } from "@opentelemetry/core";
-import { setupOTelSDK } from "./otel.ts";
-import { TEST_INFO } from "./testing.ts";
+import { setupOTelSDK } from "../otel.ts";
+import { TEST_INFO } from "../testing.ts";
 
 const ok = () => new Response("4\n");
 const request = () =>

@@ -4,8 +4,8 @@ import {
   ConfigError,
   DEFAULT_CONFIG,
   isDenoTelemetryEnabled,
-  otlpEndpointHost,
   readConfig,
+  type Signal,
   type SignalConfig,
 } from "./config.ts";
 
@@ -41,10 +41,13 @@ function assertRejects(
   assert.deepEqual(config, { ...DEFAULT_CONFIG, ...changes });
 }
 
-const console_: SignalConfig = {
-  exporters: ["console"],
-  protocol: "http/protobuf",
-};
+function consoleOnly(signal: Signal): SignalConfig {
+  return {
+    exporters: ["console"],
+    protocol: "http/protobuf",
+    endpoint: `http://localhost:4318/v1/${signal}`,
+  };
+}
 
 Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
   assertReads({}, {});
@@ -53,9 +56,9 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
     consoleFormat: "pretty",
     shutdownTimeoutMillis: 20000,
     sdkDisabled: false,
-    traces: console_,
-    metrics: console_,
-    logs: console_,
+    traces: consoleOnly("traces"),
+    metrics: consoleOnly("metrics"),
+    logs: consoleOnly("logs"),
     propagators: ["tracecontext", "baggage"],
     sampler: { name: "parentbased_always_on", ratio: 1 },
     bsp: {
@@ -84,6 +87,7 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
       attributeValueLengthLimit: 4096,
       attributeCountLimit: 128,
     },
+    resourceAttributes: {},
   });
 });
 
@@ -133,12 +137,9 @@ Deno.test("readConfig() reads OTEL_{TRACES,METRICS,LOGS}_EXPORTER", async (t) =>
   ];
   for (const [name, raw, exporters] of cases) {
     await t.step(`${name}=${raw}`, () => {
-      const signal = name.split("_")[1].toLowerCase() as
-        | "traces"
-        | "metrics"
-        | "logs";
+      const signal = name.split("_")[1].toLowerCase() as Signal;
       assertReads({ [name]: raw }, {
-        [signal]: { ...console_, exporters } as SignalConfig,
+        [signal]: { ...consoleOnly(signal), exporters } as SignalConfig,
       });
     });
   }
@@ -146,7 +147,7 @@ Deno.test("readConfig() reads OTEL_{TRACES,METRICS,LOGS}_EXPORTER", async (t) =>
     assertRejects(
       { OTEL_TRACES_EXPORTER: "otlp,zipkin" },
       'OTEL_TRACES_EXPORTER accepts a comma-separated list of console, otlp or none; "zipkin" is not supported; using otlp',
-      { traces: { ...console_, exporters: ["otlp"] } },
+      { traces: { ...consoleOnly("traces"), exporters: ["otlp"] } },
     );
     assertRejects(
       { OTEL_METRICS_EXPORTER: "prometheus,logging" },
@@ -157,14 +158,10 @@ Deno.test("readConfig() reads OTEL_{TRACES,METRICS,LOGS}_EXPORTER", async (t) =>
 
 Deno.test("readConfig() reads the OTLP protocol, the signal's own first", async (t) => {
   await t.step("http/json for all", () => {
-    const json: SignalConfig = {
-      exporters: ["console"],
-      protocol: "http/json",
-    };
     assertReads({ OTEL_EXPORTER_OTLP_PROTOCOL: "HTTP/JSON" }, {
-      traces: json,
-      metrics: json,
-      logs: json,
+      traces: { ...consoleOnly("traces"), protocol: "http/json" },
+      metrics: { ...consoleOnly("metrics"), protocol: "http/json" },
+      logs: { ...consoleOnly("logs"), protocol: "http/json" },
     });
   });
   await t.step("per signal", () => {
@@ -172,8 +169,8 @@ Deno.test("readConfig() reads the OTLP protocol, the signal's own first", async 
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: "http/protobuf",
     }, {
-      traces: { ...console_, protocol: "http/json" },
-      logs: { ...console_, protocol: "http/json" },
+      traces: { ...consoleOnly("traces"), protocol: "http/json" },
+      logs: { ...consoleOnly("logs"), protocol: "http/json" },
     });
   });
   await t.step("grpc: not supported, said once, http/protobuf used", () => {
@@ -406,18 +403,18 @@ Deno.test("readConfig() reads DICE_CONSOLE_FORMAT case-insensitively", () => {
   assertReads({ DICE_CONSOLE_FORMAT: "PRETTY" }, {});
 });
 
-Deno.test("otlpEndpointHost() finds the host as the OTLP exporters do", async (t) => {
-  const cases: Array<[Record<string, string>, string, string]> = [
-    [{}, "traces", "localhost:4318"],
+Deno.test("readConfig() finds each signal's OTLP endpoint as the specification says", async (t) => {
+  const cases: Array<[Record<string, string>, Signal, string]> = [
+    [{}, "traces", "http://localhost:4318/v1/traces"],
     [
       { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" },
       "logs",
-      "collector:4318",
+      "http://collector:4318/v1/logs",
     ],
     [
-      { OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example" },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "https://otel.example/base/" },
       "metrics",
-      "otel.example:443",
+      "https://otel.example/base/v1/metrics",
     ],
     [
       {
@@ -425,7 +422,7 @@ Deno.test("otlpEndpointHost() finds the host as the OTLP exporters do", async (t
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:2/x",
       },
       "traces",
-      "b:2",
+      "http://b:2/x",
     ],
     [
       {
@@ -433,15 +430,25 @@ Deno.test("otlpEndpointHost() finds the host as the OTLP exporters do", async (t
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://b:2/x",
       },
       "logs",
-      "a:1",
+      "http://a:1/v1/logs",
     ],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" }, "traces", "localhost:4318"],
   ];
-  for (const [env, signal, host] of cases) {
+  for (const [env, signal, endpoint] of cases) {
     await t.step(`${JSON.stringify(env)} ${signal}`, () => {
+      const { config, warnings } = read(env);
+      assert.equal(config[signal].endpoint, endpoint);
+      assert.deepEqual(warnings, []);
+    });
+  }
+  for (const raw of ["not a url", "localhost:4318", "ftp://collector"]) {
+    await t.step(`${JSON.stringify(raw)} gets one line and the default`, () => {
+      const { config, warnings } = read({ OTEL_EXPORTER_OTLP_ENDPOINT: raw });
+      assert.equal(config.traces.endpoint, "http://localhost:4318/v1/traces");
       assert.equal(
-        otlpEndpointHost((name) => env[name], signal as "traces"),
-        host,
+        warnings[0],
+        `OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got ${
+          JSON.stringify(raw)
+        }; using http://localhost:4318/v1/traces`,
       );
     });
   }

@@ -8,15 +8,19 @@
  * cannot listen where it was told to must not start somewhere else, so a bad
  * `PORT` is an error.
  *
- * The OTLP exporter packages read `OTEL_EXPORTER_OTLP_*` (endpoint, headers,
- * timeout, compression, certificates) themselves, so they are not read here,
- * except for the protocol, which decides which package to use.
+ * This is the one module that reads the environment. The OTLP exporter
+ * packages read the rest of `OTEL_EXPORTER_OTLP_*` (headers, timeout,
+ * compression, certificates) themselves; the endpoint and the protocol are
+ * read here, since they decide which package to use and which host the
+ * permissions must allow.
  *
  * @module
  */
 
-/** How the stdout exporters lay out each JSON document. */
-export type ConsoleFormat = "pretty" | "compact";
+import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { ConsoleFormat } from "../exporters/stdout/mod.ts";
+
+export type { ConsoleFormat };
 
 /** Where one signal's telemetry goes. */
 export type ExporterName = "console" | "otlp";
@@ -45,6 +49,11 @@ export interface SignalConfig {
   exporters: ExporterName[];
   /** `OTEL_EXPORTER_OTLP_{SIGNAL}_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`. */
   protocol: OtlpProtocol;
+  /**
+   * Where the OTLP exporter sends: `OTEL_EXPORTER_OTLP_{SIGNAL}_ENDPOINT` as
+   * is, else `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/{signal}` appended.
+   */
+  endpoint: string;
 }
 
 /** The settings of a batch processor (`OTEL_BSP_*` or `OTEL_BLRP_*`). */
@@ -115,12 +124,23 @@ export interface Config {
   spanLimits: SpanLimitsConfig;
   /** How much of a log record is kept. */
   logRecordLimits: LogRecordLimitsConfig;
+  /**
+   * `OTEL_RESOURCE_ATTRIBUTES`, percent-decoded, and `OTEL_SERVICE_NAME` as
+   * `service.name` over it.
+   */
+  resourceAttributes: Readonly<Record<string, string>>;
 }
 
-const CONSOLE_ONLY: SignalConfig = Object.freeze({
-  exporters: Object.freeze(["console"]) as ExporterName[],
-  protocol: "http/protobuf",
-});
+/** Where the OTLP exporters send when no endpoint is set. */
+export const DEFAULT_OTLP_ENDPOINT = "http://localhost:4318";
+
+function consoleOnly(signal: Signal): SignalConfig {
+  return Object.freeze({
+    exporters: Object.freeze(["console"]) as ExporterName[],
+    protocol: "http/protobuf",
+    endpoint: `${DEFAULT_OTLP_ENDPOINT}/v1/${signal}`,
+  });
+}
 
 /**
  * The defaults. Exporters default to `console`, as in the Go walkthrough
@@ -137,9 +157,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   // Under Kubernetes' default 30 s grace period, with room to spare.
   shutdownTimeoutMillis: 20_000,
   sdkDisabled: false,
-  traces: CONSOLE_ONLY,
-  metrics: CONSOLE_ONLY,
-  logs: CONSOLE_ONLY,
+  traces: consoleOnly("traces"),
+  metrics: consoleOnly("metrics"),
+  logs: consoleOnly("logs"),
   propagators: Object.freeze(["tracecontext", "baggage"]) as PropagatorName[],
   sampler: Object.freeze({ name: "parentbased_always_on", ratio: 1 }),
   bsp: Object.freeze({
@@ -168,6 +188,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
     attributeValueLengthLimit: 4096,
     attributeCountLimit: 128,
   }),
+  resourceAttributes: Object.freeze({}),
 }) as Config;
 
 /** Looks up one environment variable; `Deno.env.get` fits. */
@@ -315,6 +336,7 @@ export function readConfig(
       metricExportIntervalMillis,
     ),
     ...readLimits(read),
+    resourceAttributes: readResourceAttributes(read),
   };
 }
 
@@ -426,7 +448,27 @@ function readSignal(read: Reader, signal: Signal): SignalConfig {
     );
     protocol = "http/protobuf";
   }
-  return { exporters, protocol };
+  return { exporters, protocol, endpoint: readEndpoint(read, signal) };
+}
+
+// As the OTLP exporter packages would, so that what they were told and what
+// the permissions are checked against are the same URL.
+function readEndpoint(read: Reader, signal: Signal): string {
+  const specific = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`;
+  const fallback = `${DEFAULT_OTLP_ENDPOINT}/v1/${signal}`;
+  let name = specific;
+  let raw = read.get(specific);
+  if (raw === undefined) {
+    name = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    raw = read.get(name);
+    if (raw === undefined) return fallback;
+  }
+  const url = URL.parse(raw);
+  if (url === null || !/^https?:$/.test(url.protocol) || !url.hostname) {
+    return read.reject(name, raw, "an http:// or https:// URL", fallback);
+  }
+  if (name === specific) return raw;
+  return `${raw.replace(/\/$/, "")}/v1/${signal}`;
 }
 
 const SAMPLERS: readonly SamplerName[] = [
@@ -532,22 +574,49 @@ export function isDenoTelemetryEnabled(env: EnvLookup): boolean {
   return env("OTEL_DENO")?.toLowerCase() === "true";
 }
 
-/**
- * The host and port that a signal's OTLP exporter will connect to, worked
- * out as the exporter packages do: the signal's own endpoint as is, else
- * the base endpoint, else `http://localhost:4318`. A URL that does not
- * parse counts as the default, as the exporters (which report it) do.
- */
-export function otlpEndpointHost(env: EnvLookup, signal: Signal): string {
-  const read = new Reader(env, () => {});
-  const raw = read.get(`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`) ??
-    read.get("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "http://localhost:4318";
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = new URL("http://localhost:4318");
+// The specification's format: `key=value` pairs, comma-separated, with
+// `,` and `=` percent-encoded. The resources package's detector parses the
+// same, but only from the process environment, and keeps its parser private.
+const MAX_RESOURCE_ENTRY_LENGTH = 255;
+
+function readResourceAttributes(read: Reader): Record<string, string> {
+  const raw = read.get("OTEL_RESOURCE_ATTRIBUTES");
+  const attributes = raw === undefined ? {} : parseResourceAttributes(raw);
+  if (attributes === undefined) {
+    // A malformed value is ignored as a whole, as the specification says.
+    read.warn(
+      "OTEL_RESOURCE_ATTRIBUTES must be a comma-separated list of key=value " +
+        "pairs, with ',' and '=' inside keys and values percent-encoded and " +
+        `each key and value at most ${MAX_RESOURCE_ENTRY_LENGTH} characters; ` +
+        `got ${JSON.stringify(raw)}; ignoring it`,
+    );
   }
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
-  return `${url.hostname}:${port}`;
+  const serviceName = read.get("OTEL_SERVICE_NAME");
+  return {
+    ...attributes,
+    ...(serviceName === undefined ? {} : { [ATTR_SERVICE_NAME]: serviceName }),
+  };
+}
+
+function parseResourceAttributes(
+  raw: string,
+): Record<string, string> | undefined {
+  const attributes: Record<string, string> = {};
+  for (const entry of raw.split(",")) {
+    if (entry.trim() === "") continue;
+    const pair = entry.split("=");
+    if (pair.length !== 2 || pair[0].trim() === "") return undefined;
+    let key, value;
+    try {
+      [key, value] = pair.map((part) => decodeURIComponent(part.trim()));
+    } catch {
+      return undefined;
+    }
+    if (
+      key.length > MAX_RESOURCE_ENTRY_LENGTH ||
+      value.length > MAX_RESOURCE_ENTRY_LENGTH
+    ) return undefined;
+    attributes[key] = value;
+  }
+  return attributes;
 }

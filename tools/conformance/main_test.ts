@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { newConformanceHandler } from "./conformance.ts";
-import { setupTestSDK, TEST_INFO } from "./testing.ts";
+import { newConformanceHandler } from "./main.ts";
+import { setupTestSDK, TEST_INFO } from "../../testing.ts";
 
 const TRACE_ID = "12345678901234567890123456789012";
 const PARENT_ID = "1234567890123456";

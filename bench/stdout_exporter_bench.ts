@@ -1,11 +1,11 @@
-import { newHTTPHandler } from "./main.ts";
+import { newHTTPHandler } from "../main.ts";
 import {
   StdoutLogRecordExporter,
   StdoutMetricExporter,
   StdoutSpanExporter,
   type TextSink,
-} from "./stdout_exporter.ts";
-import { setupTestSDK, TEST_INFO } from "./testing.ts";
+} from "../exporters/stdout/mod.ts";
+import { setupTestSDK, TEST_INFO } from "../testing.ts";
 
 // What 256 requests to the service leave: 512 spans (the default batch
 // size), 256 log records and a collection of metrics, kept to be rendered

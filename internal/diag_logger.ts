@@ -11,7 +11,12 @@
  * @module
  */
 
-import type { DiagLogger } from "@opentelemetry/api";
+import { diag, type DiagLogger, DiagLogLevel } from "@opentelemetry/api";
+import {
+  loggingErrorHandler,
+  setGlobalErrorHandler,
+} from "@opentelemetry/core";
+import { messageOf } from "./errors.ts";
 
 /** Options of {@linkcode RateLimitedDiagLogger}; every field has a default. */
 export interface RateLimitOptions {
@@ -147,4 +152,33 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 // One message, one line, whatever the error text holds.
 function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, " ").replace(CONTROL, "?");
+}
+
+/**
+ * Routes the SDK's diagnostics, and the errors it hands its global error
+ * handler, to a {@linkcode RateLimitedDiagLogger} at WARN. Returns the undo,
+ * which prints what was held back and restores the SDK's defaults.
+ */
+export function installDiagLogger(options: RateLimitOptions = {}): () => void {
+  const logger = new RateLimitedDiagLogger(options);
+  const registered = diag.setLogger(logger, {
+    logLevel: DiagLogLevel.WARN,
+    suppressOverrideMessage: true,
+  });
+  // The SDK's own handler prints an error as JSON with its stack; the
+  // message says what went wrong ("connect ECONNREFUSED 127.0.0.1:4318").
+  setGlobalErrorHandler((error) => diag.error(describeExportError(error)));
+  return function uninstallDiagLogger() {
+    logger.flush();
+    setGlobalErrorHandler(loggingErrorHandler());
+    if (registered) diag.disable();
+  };
+}
+
+// OTLPExporterError carries the HTTP status in `code`; its message is only
+// the status text ("Internal Server Error").
+function describeExportError(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  const status = typeof code === "number" ? ` (HTTP ${code})` : "";
+  return messageOf(error) + status;
 }

@@ -15,17 +15,20 @@
  * @module
  */
 
-import { ConfigError, readConfig } from "./config.ts";
-import { type RouteHandler, ServeMux } from "./mux.ts";
-import { setupOTelSDK } from "./otel.ts";
+import { ConfigError, readConfig } from "../../internal/config.ts";
+import { messageOf } from "../../internal/errors.ts";
+import { TEXT_PLAIN_HEADERS } from "../../internal/http.ts";
+import { logToStderr } from "../../internal/stderr.ts";
+import { type RouteHandler, ServeMux } from "../../internal/mux.ts";
+import { setupOTelSDK } from "../../otel.ts";
 import {
   type Fetch,
   newFetch,
   newHandler,
   type ServeHandler,
   withRouteTag,
-} from "./otel_http.ts";
-import { shutdownSignal } from "./signals.ts";
+} from "../../otelhttp/mod.ts";
+import { shutdownSignal } from "../../internal/signals.ts";
 
 interface Call {
   url: string;
@@ -39,15 +42,13 @@ function isCalls(value: unknown): value is Call[] {
     );
 }
 
-const TEXT = { "content-type": "text/plain; charset=utf-8" };
-
 /** Makes the handler of `POST /test`, calling on through `otelFetch`. */
 export function newTestHandler(otelFetch: Fetch): RouteHandler {
   return async function test(request) {
     if (request.method !== "POST") {
       return new Response("405 method not allowed\n", {
         status: 405,
-        headers: { ...TEXT, allow: "POST" },
+        headers: { ...TEXT_PLAIN_HEADERS, allow: "POST" },
       });
     }
     const calls = await request.json().catch(() => undefined);
@@ -56,7 +57,7 @@ export function newTestHandler(otelFetch: Fetch): RouteHandler {
         '400 bad request: expected [{"url": ..., "arguments": [...]}]\n',
         {
           status: 400,
-          headers: TEXT,
+          headers: TEXT_PLAIN_HEADERS,
         },
       );
     }
@@ -68,7 +69,7 @@ export function newTestHandler(otelFetch: Fetch): RouteHandler {
       });
       await response.body?.cancel();
     }
-    return new Response("ok\n", { headers: TEXT });
+    return new Response("ok\n", { headers: TEXT_PLAIN_HEADERS });
   };
 }
 
@@ -81,29 +82,25 @@ export function newConformanceHandler(
   return newHandler((request) => mux.serve(request));
 }
 
-function log(message: string): void {
-  console.error(`conformance: ${message}`);
-}
-
 if (import.meta.main) {
   let config;
   try {
-    config = readConfig((name) => Deno.env.get(name), log);
+    config = readConfig((name) => Deno.env.get(name), logToStderr);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    log(error.message);
+    logToStderr(error.message);
     Deno.exit(2);
   }
   const signal = shutdownSignal((code) => Deno.exit(code));
-  const otelShutdown = await setupOTelSDK({ config, warn: log });
+  const otelShutdown = await setupOTelSDK({ config, warn: logToStderr });
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: config.port,
     onListen: ({ hostname, port }) =>
-      log(`listening on http://${hostname}:${port}/test`),
+      logToStderr(`listening on http://${hostname}:${port}/test`),
   }, newConformanceHandler());
   await signal;
   await server.shutdown();
-  await otelShutdown().catch((error) => log(String(error)));
+  await otelShutdown().catch((error) => logToStderr(messageOf(error)));
   Deno.exit(0);
 }

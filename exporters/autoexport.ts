@@ -1,10 +1,11 @@
 /**
- * The exporters that `OTEL_{TRACES,METRICS,LOGS}_EXPORTER` name: our stdout
- * exporters for `console`, and the official OTLP exporter packages for
- * `otlp`, over protobuf or JSON as the protocol variables say.
+ * The exporters that `OTEL_{TRACES,METRICS,LOGS}_EXPORTER` name, as Go
+ * contrib's `autoexport` makes them: our stdout exporters for `console`, and
+ * the official OTLP exporter packages for `otlp`, over protobuf or JSON as
+ * the protocol variables say, to the configured endpoint.
  *
- * The OTLP packages read the rest of their settings (endpoint, headers,
- * timeout, compression, certificates, metric temporality) from the
+ * The OTLP packages read the rest of their settings (headers, timeout,
+ * compression, certificates, metric temporality) from the
  * `OTEL_EXPORTER_OTLP_*` variables themselves, as the specification says.
  *
  * @module
@@ -20,18 +21,13 @@ import type { MeterProvider } from "@opentelemetry/api";
 import type { LogRecordExporter } from "@opentelemetry/sdk-logs";
 import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
-import {
-  type EnvLookup,
-  otlpEndpointHost,
-  type Signal,
-  type SignalConfig,
-} from "./config.ts";
+import type { Signal, SignalConfig } from "../internal/config.ts";
 import {
   type StdoutExporterOptions,
   StdoutLogRecordExporter,
   StdoutMetricExporter,
   StdoutSpanExporter,
-} from "./stdout_exporter.ts";
+} from "./stdout/mod.ts";
 
 /**
  * Makes the span exporters that `traces` names; the OTLP ones count what
@@ -40,13 +36,12 @@ import {
 export function newSpanExporters(
   traces: SignalConfig,
   stdout: StdoutExporterOptions,
-  env: EnvLookup,
   selfObs?: MeterProvider,
 ): SpanExporter[] {
   return traces.exporters.map((name) => {
     if (name === "console") return new StdoutSpanExporter(stdout);
-    assertNetPermission(env, "traces");
-    const options = { selfObsMeterProvider: selfObs };
+    assertNetPermission(traces.endpoint, "traces");
+    const options = { url: traces.endpoint, selfObsMeterProvider: selfObs };
     return traces.protocol === "http/json"
       ? new OTLPJsonTraceExporter(options)
       : new OTLPProtoTraceExporter(options);
@@ -57,14 +52,14 @@ export function newSpanExporters(
 export function newMetricExporters(
   metrics: SignalConfig,
   stdout: StdoutExporterOptions,
-  env: EnvLookup,
 ): PushMetricExporter[] {
   return metrics.exporters.map((name) => {
     if (name === "console") return new StdoutMetricExporter(stdout);
-    assertNetPermission(env, "metrics");
+    assertNetPermission(metrics.endpoint, "metrics");
+    const options = { url: metrics.endpoint };
     return metrics.protocol === "http/json"
-      ? new OTLPJsonMetricExporter()
-      : new OTLPProtoMetricExporter();
+      ? new OTLPJsonMetricExporter(options)
+      : new OTLPProtoMetricExporter(options);
   });
 }
 
@@ -75,13 +70,12 @@ export function newMetricExporters(
 export function newLogRecordExporters(
   logs: SignalConfig,
   stdout: StdoutExporterOptions,
-  env: EnvLookup,
   selfObs?: MeterProvider,
 ): LogRecordExporter[] {
   return logs.exporters.map((name) => {
     if (name === "console") return new StdoutLogRecordExporter(stdout);
-    assertNetPermission(env, "logs");
-    const options = { selfObsMeterProvider: selfObs };
+    assertNetPermission(logs.endpoint, "logs");
+    const options = { url: logs.endpoint, selfObsMeterProvider: selfObs };
     return logs.protocol === "http/json"
       ? new OTLPJsonLogExporter(options)
       : new OTLPProtoLogExporter(options);
@@ -89,8 +83,10 @@ export function newLogRecordExporters(
 }
 
 /** Exporting somewhere the permissions forbid would fail on every batch: say so once, at start. */
-function assertNetPermission(env: EnvLookup, signal: Signal): void {
-  const host = otlpEndpointHost(env, signal);
+function assertNetPermission(endpoint: string, signal: Signal): void {
+  const url = new URL(endpoint);
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  const host = `${url.hostname}:${port}`;
   const { state } = Deno.permissions.querySync({ name: "net", host });
   if (state === "granted") return;
   throw new Error(

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { TEXT_PLAIN_HEADERS } from "./http.ts";
+
 /** The path values a pattern captured, percent-decoded: `{ player: "Alice" }`. */
 export type PathValues = Readonly<Record<string, string>>;
 
@@ -20,8 +22,6 @@ interface Route {
   readonly handler: RouteHandler;
 }
 
-const TEXT = { "content-type": "text/plain; charset=utf-8" };
-
 /**
  * The longest path served, in characters. Deno accepts request lines of
  * up to 64 KiB; a cap of 8 KiB, as common web servers have, keeps a player
@@ -29,7 +29,21 @@ const TEXT = { "content-type": "text/plain; charset=utf-8" };
  */
 export const MAX_PATH_LENGTH = 8192;
 
-/** Routes each request to the handler whose pattern matches its whole path. */
+/** Routes each request to the handler whose pattern matches its whole path. *
+ * @example Route the dice patterns, as Go's `http.ServeMux` does
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ServeMux } from "./mux.ts";
+ *
+ * const mux = new ServeMux();
+ * mux.handle("/rolldice/{player}", (_request, { player }) =>
+ *   new Response(`${player} rolls\n`));
+ * const response = await mux.serve(
+ *   new Request("http://localhost/rolldice/Alice"),
+ * );
+ * assert.equal(await response.text(), "Alice rolls\n");
+ * ```
+ */
 export class ServeMux {
   readonly #routes: Route[] = [];
 
@@ -61,7 +75,10 @@ export class ServeMux {
   serve(request: Request): Response | Promise<Response> {
     const pathname = new URL(request.url).pathname;
     if (pathname.length > MAX_PATH_LENGTH) {
-      return new Response("414 URI too long\n", { status: 414, headers: TEXT });
+      return new Response("414 URI too long\n", {
+        status: 414,
+        headers: TEXT_PLAIN_HEADERS,
+      });
     }
     const segments = pathname.slice(1).split("/");
     for (const route of this.#routes) {
@@ -72,13 +89,16 @@ export class ServeMux {
           "400 bad request: malformed percent-encoding in path\n",
           {
             status: 400,
-            headers: TEXT,
+            headers: TEXT_PLAIN_HEADERS,
           },
         );
       }
       return route.handler(request, pathValues);
     }
-    return new Response("404 page not found\n", { status: 404, headers: TEXT });
+    return new Response("404 page not found\n", {
+      status: 404,
+      headers: TEXT_PLAIN_HEADERS,
+    });
   }
 }
 

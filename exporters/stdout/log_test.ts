@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  type AnyValue,
+  type LogRecord,
+  ROOT_CONTEXT,
+  SeverityNumber,
+  trace,
+  TraceFlags,
+} from "@opentelemetry/api";
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  type ReadableLogRecord,
+  SimpleLogRecordProcessor,
+} from "@opentelemetry/sdk-logs";
+import { parseDocuments } from "../../internal/testing.ts";
+import {
+  anyTime,
+  assertBytesOf,
+  awkwardString,
+  bytesSink,
+  FORMATS,
+  HOSTILE,
+  memorySink,
+  resource,
+} from "./_test_utils.ts";
+import {
+  type ConsoleFormat,
+  logRecordDocument,
+  render,
+  StdoutLogRecordExporter,
+} from "./mod.ts";
+
+Deno.test("StdoutLogRecordExporter prints the fields of Go's stdoutlog", async () => {
+  const sink = memorySink();
+  const provider = new LoggerProvider({
+    resource,
+    processors: [
+      new SimpleLogRecordProcessor({
+        exporter: new StdoutLogRecordExporter({ sink }),
+      }),
+    ],
+  });
+  provider.getLogger("test-scope").emit({
+    timestamp: [1700000000, 1],
+    severityNumber: SeverityNumber.INFO,
+    severityText: "INFO",
+    body: `${HOSTILE} is rolling the dice`,
+    attributes: {
+      result: 4,
+      nested: { list: [1, "x"], bytes: new Uint8Array([104, 105]) },
+      none: null,
+    },
+  });
+  await provider.shutdown();
+  const [record] = parseDocuments(sink.text);
+
+  assert.equal(record.Timestamp, "2023-11-14T22:13:20.000000001Z");
+  assert.match(record.ObservedTimestamp, /Z$/);
+  assert.equal(record.Severity, 9);
+  assert.equal(record.SeverityText, "INFO");
+  assert.deepEqual(record.Body, {
+    Type: "String",
+    Value: `${HOSTILE} is rolling the dice`,
+  });
+  assert.deepEqual(record.Attributes, [
+    { Key: "result", Value: { Type: "Int64", Value: 4 } },
+    {
+      Key: "nested",
+      Value: {
+        Type: "Map",
+        Value: [
+          {
+            Key: "list",
+            Value: {
+              Type: "Slice",
+              Value: [{ Type: "Int64", Value: 1 }, {
+                Type: "String",
+                Value: "x",
+              }],
+            },
+          },
+          { Key: "bytes", Value: { Type: "Bytes", Value: "aGk=" } },
+        ],
+      },
+    },
+    { Key: "none", Value: { Type: "Empty", Value: null } },
+  ]);
+  assert.equal(record.TraceID, "00000000000000000000000000000000");
+  assert.equal(record.SpanID, "0000000000000000");
+  assert.equal(record.TraceFlags, "00");
+  assert.equal(record.Resource.length, 2);
+  assert.deepEqual(record.Scope, {
+    Name: "test-scope",
+    Version: "",
+    SchemaURL: "",
+  });
+  assert.equal(record.DroppedAttributes, 0);
+});
+
+// The log records that `emit` makes, as the SDK hands them to an exporter.
+async function emitted(
+  emit: (emit: (record: LogRecord) => void) => void,
+): Promise<ReadableLogRecord[]> {
+  const records = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({
+    resource,
+    processors: [new SimpleLogRecordProcessor({ exporter: records })],
+  });
+  const logger = provider.getLogger("test-scope", "1.2.3");
+  emit((record) => logger.emit(record));
+  await provider.forceFlush();
+  return records.getFinishedLogRecords();
+}
+
+const inSpan = trace.setSpanContext(ROOT_CONTEXT, {
+  traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+  spanId: "00f067aa0ba902b7",
+  traceFlags: TraceFlags.SAMPLED,
+});
+
+// Log records from the SDK that take every path of the exporter.
+function emitAwkward(emit: (record: LogRecord) => void): void {
+  emit({});
+  emit({ body: HOSTILE, attributes: { list: [1, "x"], n: 2.5 } });
+  emit({ body: { nested: { deep: [true] } }, eventName: "e" });
+  emit({
+    timestamp: [1700000000, 1],
+    severityNumber: SeverityNumber.ERROR,
+    severityText: HOSTILE,
+    eventName: HOSTILE,
+    body: [new Uint8Array([0, 255]), null, Number.NaN, { [HOSTILE]: HOSTILE }],
+    attributes: { [HOSTILE]: { list: [1, "x"], none: null } },
+    context: inSpan,
+  });
+}
+
+async function exportEach(
+  records: readonly ReadableLogRecord[],
+  format: ConsoleFormat,
+): Promise<Uint8Array[]> {
+  const sink = bytesSink();
+  const exporter = new StdoutLogRecordExporter({ sink, format });
+  for (const record of records) {
+    await new Promise((done) => exporter.export([record], done));
+  }
+  return sink.exports;
+}
+
+Deno.test("StdoutLogRecordExporter writes each record byte for byte as render(logRecordDocument(record)) does", async (t) => {
+  const records = await emitted(emitAwkward);
+  for (const format of FORMATS) {
+    await t.step(format, async () => {
+      const exports = await exportEach(records, format);
+      records.forEach((record, i) =>
+        assertBytesOf(exports[i], render(logRecordDocument(record), format))
+      );
+    });
+  }
+});
+
+// Any log value: scalars, bytes, and slices and maps of them, nested.
+const { anyValue } = fc.letrec<{ anyValue: AnyValue }>((tie) => ({
+  anyValue: fc.oneof(
+    { depthSize: "small" },
+    awkwardString,
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.uint8Array({ maxLength: 4 }),
+    fc.array(tie("anyValue"), { maxLength: 3 }),
+    fc.dictionary(awkwardString, tie("anyValue"), { maxKeys: 3 }),
+  ),
+}));
+
+const anyRecordFields = fc.record({
+  hrTime: anyTime,
+  eventName: fc.option(awkwardString, { nil: undefined }),
+  severityNumber: fc.option(fc.integer({ min: 0, max: 24 }), {
+    nil: undefined,
+  }),
+  severityText: fc.option(awkwardString, { nil: undefined }),
+  body: anyValue,
+  attributes: fc.dictionary(awkwardString, anyValue, { maxKeys: 5 }),
+  droppedAttributesCount: fc.nat(),
+}) as fc.Arbitrary<Partial<ReadableLogRecord>>;
+
+Deno.test("StdoutLogRecordExporter writes any record byte for byte as render(logRecordDocument(record)) does (property)", async () => {
+  const [base] = await emitted((emit) => emit({ context: inSpan }));
+  const exporters = Object.fromEntries(FORMATS.map((format) => {
+    const sink = bytesSink();
+    return [format, {
+      sink,
+      exporter: new StdoutLogRecordExporter({ sink, format }),
+    }];
+  }));
+  fc.assert(
+    fc.property(
+      anyRecordFields,
+      fc.constantFrom(...FORMATS),
+      (fields, format) => {
+        const record: ReadableLogRecord = { ...readable(base), ...fields };
+        const { sink, exporter } = exporters[format];
+        // The sink takes the export's bytes before export() returns.
+        exporter.export([record], () => {});
+        assertBytesOf(
+          sink.exports.pop()!,
+          render(logRecordDocument(record), format),
+        );
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+// The fields of `record` as a plain object, whatever the SDK's class does.
+function readable(record: ReadableLogRecord): ReadableLogRecord {
+  return {
+    hrTime: record.hrTime,
+    hrTimeObserved: record.hrTimeObserved,
+    spanContext: record.spanContext,
+    severityText: record.severityText,
+    severityNumber: record.severityNumber,
+    body: record.body,
+    eventName: record.eventName,
+    resource: record.resource,
+    instrumentationScope: record.instrumentationScope,
+    attributes: record.attributes,
+    droppedAttributesCount: record.droppedAttributesCount,
+  };
+}

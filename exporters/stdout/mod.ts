@@ -1,0 +1,43 @@
+/**
+ * Span, log record and metric exporters that print JSON documents to stdout,
+ * carrying the same fields, under the same names, as OpenTelemetry Go's
+ * `stdouttrace`, `stdoutlog` and `stdoutmetric` exporters that the Go
+ * getting-started walkthrough prints.
+ *
+ * The SDK's own console exporters print `util.inspect` output, which is
+ * neither JSON nor safe for a terminal when a value holds escape sequences.
+ * These documents are always valid JSON, and every control character in them
+ * is escaped, so nothing a client sends can move the cursor or recolour the
+ * terminal. Exporters that share one {@linkcode stdoutSink} never interleave
+ * their documents.
+ *
+ * @example Print each span as it ends
+ * ```ts
+ * import { SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+ * import { StdoutSpanExporter } from "./mod.ts";
+ *
+ * const provider = new TracerProvider({
+ *   spanProcessors: [
+ *     new SimpleSpanProcessor({
+ *       exporter: new StdoutSpanExporter({ format: "compact" }),
+ *     }),
+ *   ],
+ * });
+ * provider.getTracer("example").startSpan("roll").end();
+ * await provider.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+export { type ConsoleFormat, formatTime, render } from "./json_writer.ts";
+export {
+  type StdoutSink,
+  stdoutSink,
+  type StdoutSinkOptions,
+  type TextSink,
+} from "./sink.ts";
+export { MAX_UNWRITTEN_BYTES, type StdoutExporterOptions } from "./exporter.ts";
+export { spanDocument, StdoutSpanExporter } from "./trace.ts";
+export { logRecordDocument, StdoutLogRecordExporter } from "./log.ts";
+export { StdoutMetricExporter } from "./metric.ts";

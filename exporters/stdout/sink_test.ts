@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  MAX_UNWRITTEN_BYTES,
+  StdoutMetricExporter,
+  stdoutSink,
+} from "./mod.ts";
+
+const encode = (text: string) => new TextEncoder().encode(text);
+
+Deno.test("stdoutSink() says once that stdout is gone, then drops and counts", async () => {
+  const warnings: string[] = [];
+  const written: string[] = [];
+  let broken = false;
+  const sink = stdoutSink({
+    output: {
+      write(bytes) {
+        if (broken) {
+          return Promise.reject(
+            new Deno.errors.BrokenPipe("Broken pipe (os error 32)"),
+          );
+        }
+        // Accept a part only, as a full pipe does: the sink writes the rest.
+        const accepted = Math.min(bytes.length, 3);
+        written.push(new TextDecoder().decode(bytes.subarray(0, accepted)));
+        return Promise.resolve(accepted);
+      },
+    },
+    warn: (message) => warnings.push(message),
+  });
+  await sink.write(encode('{"a":1}\n'), 1);
+  assert.equal(written.join(""), '{"a":1}\n');
+  broken = true;
+  await sink.write(encode("{}\n{}\n"), 2);
+  await sink.write(encode("{}\n"), 1);
+  assert.equal(sink.dropped, 3);
+  assert.deepEqual(warnings, [
+    "stdout does not accept telemetry any more (BrokenPipe: Broken pipe (os error 32)); console telemetry is dropped from now on, and counted",
+  ]);
+});
+
+Deno.test("stdoutSink() writes the exports that wait for a write together, in order", async () => {
+  const writes: string[] = [];
+  const sink = stdoutSink({
+    output: {
+      async write(bytes) {
+        writes.push(new TextDecoder().decode(bytes));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return bytes.length;
+      },
+    },
+  });
+  await Promise.all([
+    sink.write(encode("a\n"), 1),
+    sink.write(encode("b\n"), 1),
+    sink.write(encode("c\n"), 1),
+  ]);
+  assert.deepEqual(writes, ["a\n", "b\nc\n"]);
+});
+
+Deno.test("stdoutSink() shared by exporters makes them wait once it holds MAX_UNWRITTEN_BYTES", async () => {
+  // An output that takes nothing until it is told to.
+  const pending: Array<() => void> = [];
+  const sink = stdoutSink({
+    output: {
+      write: (bytes) =>
+        new Promise((resolve) => pending.push(() => resolve(bytes.length))),
+    },
+  });
+  const exporters = [
+    new StdoutMetricExporter({ sink, format: "compact" }),
+    new StdoutMetricExporter({ sink, format: "compact" }),
+  ];
+  // Each document holds a resource of 1 MiB; either exporter alone stays
+  // under the bound, the two together do not.
+  const big = resourceFromAttributes({ big: "x".repeat(1024 * 1024) });
+  const exports = 20;
+  let reported = 0;
+  for (let i = 0; i < exports; i++) {
+    exporters[i % 2].export(
+      { resource: big, scopeMetrics: [] },
+      () => reported++,
+    );
+  }
+  const early = Math.floor(MAX_UNWRITTEN_BYTES / (1024 * 1024 + 100));
+  assert.ok(exports / 2 < early && early < exports);
+  assert.equal(reported, early);
+  assert.ok(sink.unwritten > MAX_UNWRITTEN_BYTES - 1024 * 1024);
+
+  while (reported < exports) {
+    pending.splice(0).forEach((write) => write());
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  await Promise.all(exporters.map((exporter) => exporter.forceFlush()));
+  assert.equal(sink.unwritten, 0);
+});

@@ -1,0 +1,61 @@
+/**
+ * The shutdown bookkeeping of `setupOTelSDK`: Go's `shutdownFuncs` slice and
+ * its `errors.Join`, with one addition that JavaScript's SDK needs. Some
+ * steps must wait for others: the meter provider's last collection counts
+ * what the span and log processors flushed, and the diagnostics must still
+ * be printed while everything else shuts down. Those are deferred, and run
+ * afterwards, last in first out, as Go's `defer` does.
+ *
+ * @module
+ */
+
+import { messageOf } from "./errors.ts";
+
+/** Cleanup steps, each run once, every error reported together. */
+export interface ShutdownFuncs {
+  /** Adds a step that runs concurrently with the other added steps. */
+  add(step: () => unknown): void;
+  /** Adds a step that runs after every added step, last in first out. */
+  defer(step: () => unknown): void;
+  /**
+   * Runs the added steps, then the deferred ones, each once; rejects with an
+   * AggregateError of every failure. Later calls return the first result.
+   */
+  shutdown(): Promise<void>;
+}
+
+/** Makes an empty {@linkcode ShutdownFuncs}. */
+export function newShutdownFuncs(): ShutdownFuncs {
+  const added: Array<() => unknown> = [];
+  const deferred: Array<() => unknown> = [];
+  let result: Promise<void> | undefined;
+
+  async function runAll(): Promise<void> {
+    const errors: unknown[] = [];
+    const results = await Promise.allSettled(
+      added.splice(0).map(async (step) => await step()),
+    );
+    for (const result of results) {
+      if (result.status === "rejected") errors.push(result.reason);
+    }
+    for (const step of deferred.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) {
+      throw new AggregateError(
+        errors,
+        `OpenTelemetry shutdown failed: ${errors.map(messageOf).join("; ")}`,
+      );
+    }
+  }
+
+  return {
+    add: (step) => void added.push(step),
+    defer: (step) => void deferred.push(step),
+    shutdown: () => result ??= runAll(),
+  };
+}

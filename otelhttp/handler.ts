@@ -1,0 +1,251 @@
+/**
+ * The server side of the HTTP instrumentation: our counterpart of Go's
+ * `otelhttp.NewHandler` and `otelhttp.WithRouteTag`, written by hand because
+ * no OpenTelemetry package instruments `Deno.serve`.
+ *
+ * It follows the stable HTTP semantic conventions: one SERVER span per
+ * request, a child of the remote parent when the request carries W3C Trace
+ * Context, named `{method} {route}`; the `http.server.request.duration`
+ * histogram and the `http.server.active_requests` counter, whose attributes
+ * are all of low cardinality (never the path, never a player name). And one
+ * CLIENT span per `fetch`, whose context goes out in the request's headers,
+ * with the `http.client.request.duration` histogram.
+ *
+ * @module
+ */
+
+import {
+  type Attributes,
+  type Context,
+  context,
+  createContextKey,
+  type Exception,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from "@opentelemetry/api";
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+  METRIC_HTTP_SERVER_REQUEST_DURATION,
+} from "@opentelemetry/semantic-conventions";
+import {
+  METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
+} from "@opentelemetry/semantic-conventions/incubating";
+import { messageOf } from "../internal/errors.ts";
+import { TEXT_PLAIN_HEADERS } from "../internal/http.ts";
+import {
+  errorTypeOf,
+  newDurationHistogram,
+  OTELHTTP_SCOPE_NAME,
+  requestMethod,
+  serverOf,
+} from "./semconv.ts";
+
+/** A handler that `Deno.serve` accepts. */
+export type ServeHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+/** What {@linkcode withRouteTag} tells the middleware about the request it serves. */
+interface ServerRequest {
+  readonly span: Span;
+  /** The method as it appears in span names: `HTTP` stands for `_OTHER`. */
+  readonly spanMethod: string;
+  route?: string;
+}
+
+const SERVER_REQUEST = createContextKey("dice server request");
+
+const headersGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+
+/**
+ * Wraps `next` so that every request gets a SERVER span and is counted in
+ * the HTTP server metrics. A handler that throws is answered with 500 and
+ * recorded on the span.
+ *
+ * Tracer and meter come from the global providers at the time of the call,
+ * so call it after the SDK is set up.
+ *
+ * @example Serve the dice route with a SERVER span per request
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newHandler, withRouteTag } from "./mod.ts";
+ *
+ * const rolldice = withRouteTag("/rolldice/{player}", () => new Response("4\n"));
+ * const handler = newHandler(() => rolldice());
+ * // Deno.serve({ port: 8080 }, handler) serves it; here, one request by hand:
+ * const response = await handler(
+ *   new Request("http://localhost:8080/rolldice/Alice"),
+ *   {
+ *     remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50000 },
+ *     completed: Promise.resolve(),
+ *   },
+ * );
+ * assert.equal(response.status, 200);
+ * ```
+ */
+export function newHandler(next: ServeHandler): ServeHandler {
+  const tracer = trace.getTracer(OTELHTTP_SCOPE_NAME);
+  const meter = metrics.getMeter(OTELHTTP_SCOPE_NAME);
+  const requestDuration = newDurationHistogram(
+    meter,
+    METRIC_HTTP_SERVER_REQUEST_DURATION,
+    "Duration of HTTP server requests.",
+  );
+  const activeRequests = meter.createUpDownCounter(
+    METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
+    {
+      description: "Number of active HTTP server requests.",
+      unit: "{request}",
+    },
+  );
+
+  return async function otelHandler(request, info) {
+    const start = performance.now();
+    const url = new URL(request.url);
+    const { method, spanMethod } = requestMethod(request.method);
+    const scheme = url.protocol.slice(0, -1);
+    const activeAttributes: Attributes = {
+      [ATTR_HTTP_REQUEST_METHOD]: method,
+      [ATTR_URL_SCHEME]: scheme,
+    };
+
+    const parent = propagation.extract(
+      ROOT_CONTEXT,
+      request.headers,
+      headersGetter,
+    );
+    const span = tracer.startSpan(spanMethod, {
+      kind: SpanKind.SERVER,
+      attributes: serverSpanAttributes(request, info, url, method, scheme),
+    }, parent);
+    const state: ServerRequest = { span, spanMethod };
+    const ctx: Context = trace.setSpan(parent, span).setValue(
+      SERVER_REQUEST,
+      state,
+    );
+
+    activeRequests.add(1, activeAttributes);
+    let response: Response;
+    let errorType: string | undefined;
+    try {
+      response = await context.with(ctx, next, undefined, request, info);
+    } catch (error) {
+      errorType = errorTypeOf(error);
+      span.recordException(error as Exception);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
+      response = new Response("500 internal server error\n", {
+        status: 500,
+        headers: TEXT_PLAIN_HEADERS,
+      });
+    }
+
+    const status = response.status;
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+    // For a server, 4xx is the client's fault: only 5xx marks the span.
+    if (status >= 500 && errorType === undefined) {
+      errorType = String(status);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    if (errorType !== undefined) span.setAttribute(ATTR_ERROR_TYPE, errorType);
+    span.end();
+
+    const metricAttributes: Attributes = {
+      ...activeAttributes,
+      [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
+    };
+    if (state.route !== undefined) {
+      metricAttributes[ATTR_HTTP_ROUTE] = state.route;
+    }
+    if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
+    requestDuration.record(
+      (performance.now() - start) / 1000,
+      metricAttributes,
+    );
+    activeRequests.add(-1, activeAttributes);
+    return response;
+  };
+}
+
+function serverSpanAttributes(
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+  url: URL,
+  method: string,
+  scheme: string,
+): Attributes {
+  const attributes: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: method,
+    [ATTR_URL_PATH]: url.pathname,
+    [ATTR_URL_SCHEME]: scheme,
+    // Deno builds the URL's authority from Host (or :authority in HTTP/2).
+    ...serverOf(url),
+  };
+  if (method !== request.method) {
+    attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
+  }
+  const userAgent = request.headers.get("user-agent");
+  if (userAgent !== null) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
+  // The peer's address, not X-Forwarded-For: nothing in the request is trusted.
+  const remote = info.remoteAddr;
+  if (remote.transport === "tcp" || remote.transport === "udp") {
+    attributes[ATTR_CLIENT_ADDRESS] = remote.hostname;
+  }
+  return attributes;
+}
+
+/**
+ * Tags the request that `handler` serves with its route pattern: sets
+ * `http.route` on the server span, renames the span `{method} {route}`, and
+ * gives the route to the request-duration metric.
+ *
+ * Outside {@linkcode newHandler} it only calls `handler`.
+ *
+ * Go's otelhttp deprecated `WithRouteTag` in November 2025: it now takes
+ * the route from the pattern that Go's `http.ServeMux` matched. `Deno.serve`
+ * has no router that could tell it, so the route is still tagged by hand,
+ * as the walkthrough does.
+ *
+ * @example Tag a handler with its pattern, as the walkthrough's handleFunc does
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withRouteTag } from "./mod.ts";
+ *
+ * const tagged = withRouteTag("/rolldice/{player}", () => new Response("4\n"));
+ * // Outside newHandler() it only calls the handler.
+ * assert.equal((await tagged()).status, 200);
+ * ```
+ */
+export function withRouteTag<Args extends unknown[]>(
+  route: string,
+  handler: (...args: Args) => Response | Promise<Response>,
+): (...args: Args) => Response | Promise<Response> {
+  return function routeTagged(...args) {
+    const state = context.active().getValue(SERVER_REQUEST) as
+      | ServerRequest
+      | undefined;
+    if (state) {
+      state.route = route;
+      state.span.setAttribute(ATTR_HTTP_ROUTE, route);
+      state.span.updateName(`${state.spanMethod} ${route}`);
+    }
+    return handler(...args);
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * What the server and the client instrumentation share: the instrumentation
+ * scope, the HTTP semantic conventions' method rules, server attributes and
+ * the request-duration histogram with its advised buckets.
+ *
+ * @module
+ */
+
+import type { Attributes, Histogram, Meter } from "@opentelemetry/api";
+import {
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ERROR_TYPE_VALUE_OTHER,
+  HTTP_REQUEST_METHOD_VALUE_CONNECT,
+  HTTP_REQUEST_METHOD_VALUE_DELETE,
+  HTTP_REQUEST_METHOD_VALUE_GET,
+  HTTP_REQUEST_METHOD_VALUE_HEAD,
+  HTTP_REQUEST_METHOD_VALUE_OPTIONS,
+  HTTP_REQUEST_METHOD_VALUE_OTHER,
+  HTTP_REQUEST_METHOD_VALUE_PATCH,
+  HTTP_REQUEST_METHOD_VALUE_POST,
+  HTTP_REQUEST_METHOD_VALUE_PUT,
+  HTTP_REQUEST_METHOD_VALUE_TRACE,
+} from "@opentelemetry/semantic-conventions";
+
+/** The instrumentation scope of the telemetry that `otelhttp` records. */
+export const OTELHTTP_SCOPE_NAME = "dice/otelhttp";
+
+/** The bucket boundaries the HTTP conventions advise for request durations, in seconds. */
+export const DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  2.5,
+  5,
+  7.5,
+  10,
+]);
+
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  HTTP_REQUEST_METHOD_VALUE_CONNECT,
+  HTTP_REQUEST_METHOD_VALUE_DELETE,
+  HTTP_REQUEST_METHOD_VALUE_GET,
+  HTTP_REQUEST_METHOD_VALUE_HEAD,
+  HTTP_REQUEST_METHOD_VALUE_OPTIONS,
+  HTTP_REQUEST_METHOD_VALUE_PATCH,
+  HTTP_REQUEST_METHOD_VALUE_POST,
+  HTTP_REQUEST_METHOD_VALUE_PUT,
+  HTTP_REQUEST_METHOD_VALUE_TRACE,
+]);
+
+/** The method as the conventions record it, and as span names show it. */
+export function requestMethod(
+  original: string,
+): { method: string; spanMethod: string } {
+  // Method names are case-sensitive: "get" is not GET, so it becomes _OTHER.
+  return KNOWN_METHODS.has(original)
+    ? { method: original, spanMethod: original }
+    : { method: HTTP_REQUEST_METHOD_VALUE_OTHER, spanMethod: "HTTP" };
+}
+
+/** `server.address` and `server.port` of a URL, with the scheme's default port. */
+export function serverOf(url: URL): Attributes {
+  return {
+    [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    [ATTR_SERVER_PORT]: url.port
+      ? Number(url.port)
+      : url.protocol === "https:"
+      ? 443
+      : 80,
+  };
+}
+
+/** A request-duration histogram in seconds, with the advised buckets. */
+export function newDurationHistogram(
+  meter: Meter,
+  name: string,
+  description: string,
+): Histogram {
+  return meter.createHistogram(name, {
+    description,
+    unit: "s",
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+  });
+}
+
+/** `error.type` for a thrown value: its class name, else `_OTHER`. */
+export function errorTypeOf(error: unknown): string {
+  if (error instanceof Error) return error.constructor.name || error.name;
+  return ERROR_TYPE_VALUE_OTHER;
+}

@@ -1,7 +1,7 @@
 /**
  * The dice service: Go's `main.go` for Deno. It sets up OpenTelemetry, serves
- * `/rolldice/{player}` behind the HTTP instrumentation, and on SIGINT or
- * SIGTERM stops accepting, lets requests in flight finish, then flushes every
+ * `/rolldice/{player}` behind the HTTP instrumentation, and on SIGINT,
+ * SIGTERM or SIGHUP stops accepting, lets requests in flight finish, then flushes every
  * signal's telemetry and exits 0.
  *
  * Standard output carries telemetry only; every message for people goes to
@@ -20,6 +20,7 @@ import { TEXT_PLAIN_HEADERS } from "./internal/http.ts";
 import { type RouteHandler, ServeMux } from "./internal/mux.ts";
 import { shutdownSignal } from "./internal/signals.ts";
 import { logToStderr } from "./internal/stderr.ts";
+import { stdoutSink } from "./exporters/stdout/mod.ts";
 import { setupOTelSDK } from "./otel.ts";
 import * as otelhttp from "./otelhttp/mod.ts";
 import { newRollDice } from "./rolldice.ts";
@@ -96,9 +97,12 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  // Held here, so that a shutdown that runs out of time can say how much
+  // telemetry never reached stdout.
+  const sink = stdoutSink({ warn: logToStderr });
   let otelShutdown;
   try {
-    otelShutdown = await setupOTelSDK({ config, warn: logToStderr });
+    otelShutdown = await setupOTelSDK({ config, warn: logToStderr, sink });
   } catch (error) {
     logToStderr(`cannot set up OpenTelemetry: ${messageOf(error)}`);
     await server.shutdown();
@@ -117,7 +121,10 @@ async function main(): Promise<number> {
   const deadline = setTimeout(() => {
     logToStderr(
       `shutdown did not finish within ${config.shutdownTimeoutMillis} ms ` +
-        "(DICE_SHUTDOWN_TIMEOUT); exiting without waiting any longer",
+        "(DICE_SHUTDOWN_TIMEOUT); exiting without waiting any longer" +
+        (sink.unwritten > 0
+          ? `: ${sink.unwritten} bytes of telemetry never reached stdout`
+          : ""),
     );
     Deno.exit(1);
   }, config.shutdownTimeoutMillis);

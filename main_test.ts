@@ -3,6 +3,7 @@ import { SpanKind } from "@opentelemetry/api";
 import type { Histogram } from "@opentelemetry/sdk-metrics";
 import denoJson from "./deno.json" with { type: "json" };
 import { newHTTPHandler } from "./main.ts";
+import { OTELHTTP_SCOPE_VERSION } from "./otelhttp/mod.ts";
 import {
   type Json,
   ourStderrLines,
@@ -289,8 +290,23 @@ Deno.test("main.ts gives up a shutdown that takes longer than DICE_SHUTDOWN_TIME
   assert.equal(code, 1, stderr);
   assert.match(
     stderr,
-    /^dice: shutdown did not finish within 1500 ms \(DICE_SHUTDOWN_TIMEOUT\); exiting without waiting any longer$/m,
+    /^dice: shutdown did not finish within 1500 ms \(DICE_SHUTDOWN_TIMEOUT\); exiting without waiting any longer: \d+ bytes of telemetry never reached stdout$/m,
   );
+});
+
+Deno.test("main.ts shuts down on SIGHUP as on SIGINT: everything flushed, exit 0", async () => {
+  const service = await startService(["deno", "run", "-P", "main.ts"]);
+  await (await fetch(`http://127.0.0.1:${service.port}/rolldice/Alice`)).text();
+  await service.signalGroup("HUP");
+  const { code, stdout, stderr } = await service.exited();
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /^dice: SIGHUP: shutting down/m);
+  const names = parseDocuments(stdout).map((doc) =>
+    doc.Name ?? doc.Body?.Value ?? doc.ScopeMetrics?.[0]?.Scope.Name
+  );
+  assert.ok(names.includes("GET /rolldice/{player}"), stdout);
+  assert.ok(names.includes("roll"), stdout);
+  assert.ok(names.includes("Alice is rolling the dice"), stdout);
 });
 
 Deno.test("main.ts prints one compact document per line with DICE_CONSOLE_FORMAT=compact", async () => {
@@ -376,10 +392,31 @@ Deno.test("main.ts refuses a bad setting with one line on stderr", async (t) => 
       assert.equal(code, 0);
       assert.match(
         stderr,
-        /^dice: OTEL_BSP_SCHEDULE_DELAY must be a non-negative integer number of milliseconds, got "soon"; using 1000$/m,
+        /^dice: OTEL_BSP_SCHEDULE_DELAY must be a non-negative integer number of milliseconds up to 2147483647, got "soon"; using 1000$/m,
       );
     },
   );
+
+  for (
+    const [name, raw] of [
+      ["OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"],
+      ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "javascript:alert(1)"],
+      ["OTEL_EXPORTER_OTLP_HEADERS", "api key=secret"],
+    ]
+  ) {
+    await t.step(`${name}=${raw} stops it before serving, exit 2`, async () => {
+      const { code, stdout, stderr } = await runToExit(
+        ["deno", "run", "-P", "main.ts"],
+        { [name]: raw, PORT: "0" },
+      );
+      assert.equal(code, 2, stderr);
+      assert.equal(stdout, "");
+      const lines = ourStderrLines(stderr);
+      assert.equal(lines.length, 1, stderr);
+      assert.match(lines[0], new RegExp(`^dice: ${name} must be `));
+      assert.doesNotMatch(lines[0], /secret/);
+    });
+  }
 });
 
 /** Sends raw bytes to the service and returns what comes back until it closes. */
@@ -620,6 +657,50 @@ Deno.test("main.ts flushes the telemetry of every request it served when SIGTERM
   assert.doesNotMatch(stderr, /Dropped|could not be written/);
 });
 
+/** Whether HrTime `a` is not later than `b`. */
+function notAfter(a: [number, number], b: [number, number]): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]);
+}
+
+Deno.test("newHTTPHandler() puts every child span and log record inside its parent, over 1,000 requests", async () => {
+  const sdk = await setupTestSDK();
+  try {
+    const handler = newHTTPHandler();
+    for (let i = 0; i < 1000; i++) {
+      const response = await handler(
+        new Request(`http://localhost:8080/rolldice/p${i}`),
+        TEST_INFO,
+      );
+      await response.body?.cancel();
+    }
+  } finally {
+    await sdk.shutdown();
+  }
+  const spans = sdk.spans();
+  const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]));
+  const rolls = spans.filter((span) => span.name === "roll");
+  assert.equal(rolls.length, 1000);
+  for (const roll of rolls) {
+    const parent = byId.get(roll.parentSpanContext!.spanId)!;
+    assert.ok(
+      notAfter(parent.startTime, roll.startTime) &&
+        notAfter(roll.endTime, parent.endTime),
+      `roll ${roll.startTime}..${roll.endTime} outside ${parent.name} ` +
+        `${parent.startTime}..${parent.endTime}`,
+    );
+  }
+  const records = sdk.logRecords();
+  assert.equal(records.length, 1000);
+  for (const record of records) {
+    const roll = byId.get(record.spanContext!.spanId)!;
+    assert.ok(
+      notAfter(roll.startTime, record.hrTime) &&
+        notAfter(record.hrTime, roll.endTime),
+      `log record at ${record.hrTime} outside roll ${roll.startTime}..${roll.endTime}`,
+    );
+  }
+});
+
 // deno.json: the permission sets that main.ts runs, compiles and is tested with.
 
 Deno.test("deno.json runs every Deno command of every task with -P, never -A", () => {
@@ -642,6 +723,7 @@ Deno.test("deno.json declares each permission set once and uses it by name", () 
     "test",
     "bench",
     "bench-service",
+    "build",
   ]);
   assert.equal(denoJson.test.permissions, "test");
   assert.equal(denoJson.bench.permissions, "test");
@@ -719,6 +801,28 @@ console.log(JSON.stringify(states));
   } finally {
     await Deno.remove(probe);
   }
+});
+
+Deno.test("deno.json's version is the version of the service's scopes and resource", async () => {
+  const sdk = await setupTestSDK();
+  try {
+    const response = await newHTTPHandler()(
+      new Request("http://localhost:8080/rolldice/Alice"),
+      TEST_INFO,
+    );
+    await response.body?.cancel();
+  } finally {
+    await sdk.shutdown();
+  }
+  assert.equal(OTELHTTP_SCOPE_VERSION, denoJson.version);
+  for (const span of sdk.spans()) {
+    assert.equal(span.instrumentationScope.version, denoJson.version);
+    assert.equal(span.resource.attributes["service.version"], denoJson.version);
+  }
+  assert.equal(
+    sdk.logRecords()[0].instrumentationScope.version,
+    denoJson.version,
+  );
 });
 
 // `deno task compile`: one executable. It needs a `denort` runtime, which

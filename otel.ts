@@ -10,6 +10,7 @@
 import {
   context,
   logs,
+  type MeterProvider as APIMeterProvider,
   metrics,
   propagation,
   type TextMapPropagator,
@@ -58,10 +59,12 @@ import {
   type Config,
   DEFAULT_CONFIG,
   type PropagatorName,
+  type SignalConfig,
 } from "./internal/config.ts";
 import { installDiagLogger } from "./internal/diag_logger.ts";
 import { messageOf } from "./internal/errors.ts";
-import { newShutdownFuncs } from "./internal/shutdown.ts";
+import { LossReporter } from "./internal/losses.ts";
+import { newShutdownFuncs, within } from "./internal/shutdown.ts";
 import { logToStderr } from "./internal/stderr.ts";
 import {
   newLogRecordExporters,
@@ -72,7 +75,11 @@ import {
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from "./propagation/mod.ts";
-import { type StdoutSink, stdoutSink } from "./exporters/stdout/mod.ts";
+import {
+  ChildSpanCounter,
+  type StdoutSink,
+  stdoutSink,
+} from "./exporters/stdout/mod.ts";
 
 /** Flushes and shuts down everything {@linkcode setupOTelSDK} set up. */
 export type Shutdown = () => Promise<void>;
@@ -97,18 +104,25 @@ export interface OTelOptions {
    * @default {logToStderr} one `dice: ` line on stderr
    */
   warn?: (message: string) => void;
+  /**
+   * Where the console exporters write, shared so that their documents never
+   * interleave; the caller can ask it what is still unwritten.
+   *
+   * @default {stdoutSink({ warn })}
+   */
+  sink?: StdoutSink;
 }
 
 /**
  * Bootstraps the OpenTelemetry pipeline and registers it globally.
  *
  * The returned shutdown runs each cleanup step once and reports every error
- * together. The span and log steps run concurrently, so that exporters
- * stuck on a dead collector cost one export timeout, not two; the meter
- * provider shuts down after them, so that its last collection counts what
- * they flushed. Shutdown also unregisters the globals, so that the API is a
- * no-op again afterwards and setup can run anew. If setup fails, what it had
- * already set up is shut down before it throws.
+ * together. The three providers shut down concurrently, so that exporters
+ * stuck on a dead collector cost one export timeout, not three. Whatever
+ * the batch processors drop or fail to export is said through `warn`, with
+ * the total at shutdown. Shutdown also unregisters the globals, so that the
+ * API is a no-op again afterwards and setup can run anew. If setup fails,
+ * what it had already set up is shut down before it throws.
  *
  * @example Set up, record, and flush everything at the end
  * ```ts
@@ -129,9 +143,7 @@ export async function setupOTelSDK(
   // Deferred first, so that it undoes last: SDK errors during the
   // shutdown are still reported.
   defer(installDiagLogger());
-  // The three stdout exporters share one sink, so that their documents
-  // never interleave.
-  const sink = stdoutSink({ warn });
+  const sink = options.sink ?? stdoutSink({ warn });
   defer(() => reportDropped(sink, warn));
 
   try {
@@ -151,7 +163,7 @@ export async function setupOTelSDK(
     const resource = newResource(config.resourceAttributes);
     const stdout = { sink, format: config.consoleFormat };
     // First, so that the span and log record processors can count what they
-    // export and drop in it (the otel.sdk.* metrics).
+    // export and drop in it, when the otel.sdk.* metrics are on.
     const meterProvider = newMeterProvider(
       resource,
       config,
@@ -159,19 +171,32 @@ export async function setupOTelSDK(
         ? [options.metricExporter]
         : newMetricExporters(config.metrics, stdout),
     );
-    defer(() => meterProvider.shutdown());
+    // Beside the others, not after them: with a collector that never
+    // answers, the whole shutdown then takes one export timeout, not two.
+    add(within(
+      () => meterProvider.shutdown(),
+      exportBudget(config.metrics),
+      "the meter provider",
+    ));
     register(metrics.setGlobalMeterProvider(meterProvider), "meter provider");
     add(() => metrics.disable());
+    const selfObs = config.sdkMetrics ? meterProvider : undefined;
+    const losses = new LossReporter({ warn, selfObservability: selfObs });
+    defer(() => losses.flush());
 
     const tracerProvider = newTracerProvider(
       resource,
       config,
       options.spanExporter
         ? [options.spanExporter]
-        : newSpanExporters(config.traces, stdout, meterProvider),
-      meterProvider,
+        : newSpanExporters(config.traces, stdout, selfObs),
+      losses.meterProvider,
     );
-    add(() => tracerProvider.shutdown());
+    add(within(
+      () => tracerProvider.shutdown(),
+      exportBudget(config.traces),
+      "the tracer provider",
+    ));
     register(trace.setGlobalTracerProvider(tracerProvider), "tracer provider");
     add(() => trace.disable());
 
@@ -180,10 +205,14 @@ export async function setupOTelSDK(
       config,
       options.logRecordExporter
         ? [options.logRecordExporter]
-        : newLogRecordExporters(config.logs, stdout, meterProvider),
-      meterProvider,
+        : newLogRecordExporters(config.logs, stdout, selfObs),
+      losses.meterProvider,
     );
-    add(() => loggerProvider.shutdown());
+    add(within(
+      () => loggerProvider.shutdown(),
+      exportBudget(config.logs),
+      "the logger provider",
+    ));
     register(logs.setGlobalLoggerProvider(loggerProvider), "logger provider");
     add(() => logs.disable());
   } catch (error) {
@@ -203,6 +232,16 @@ function register(registered: boolean, what: string): void {
     `cannot register the OpenTelemetry ${what}: another SDK already owns the ` +
       "global API (Deno's built-in telemetry does when OTEL_DENO=true; unset it)",
   );
+}
+
+// A batch processor waits for the export in flight, then exports what is
+// left: against a collector that never answers, two OTLP timeouts or more.
+// One is what a shutdown promises; what is not out by then is lost anyway.
+const SHUTDOWN_MARGIN_MILLIS = 500;
+
+function exportBudget(signal: SignalConfig): number | undefined {
+  if (!signal.exporters.includes("otlp")) return undefined;
+  return signal.timeoutMillis + SHUTDOWN_MARGIN_MILLIS;
 }
 
 function reportDropped(sink: StdoutSink, warn: (message: string) => void) {
@@ -268,26 +307,31 @@ export function newResource(
 }
 
 /**
- * A tracer provider that samples and limits spans as configured, and batches
- * them to each exporter; its processors count their work in `selfObs`.
+ * A tracer provider that samples and limits spans as configured, counts each
+ * span's children (Go's `ChildSpanCount`), and batches them to each exporter; its processors count what they export and drop in
+ * `selfObs`.
  */
 export function newTracerProvider(
   resource: Resource,
   config: Pick<Config, "sampler" | "bsp" | "spanLimits">,
   exporters: SpanExporter[],
-  selfObs?: MeterProvider,
+  selfObs?: APIMeterProvider,
 ): TracerProvider {
   return new TracerProvider({
     resource,
     sampler: newSampler(config.sampler),
     spanLimits: config.spanLimits,
-    spanProcessors: exporters.map((exporter) =>
-      new BatchSpanProcessor({
-        exporter,
-        ...config.bsp,
-        selfObsMeterProvider: selfObs,
-      })
-    ),
+    spanProcessors: [
+      // First, so that a parent has counted its children when it ends.
+      new ChildSpanCounter(),
+      ...exporters.map((exporter) =>
+        new BatchSpanProcessor({
+          exporter,
+          ...config.bsp,
+          selfObsMeterProvider: selfObs,
+        })
+      ),
+    ],
   });
 }
 
@@ -314,13 +358,14 @@ export function newMeterProvider(
 
 /**
  * A logger provider that limits log records as configured and batches them
- * to each exporter; its processors count their work in `selfObs`.
+ * to each exporter; its processors count what they export and drop in
+ * `selfObs`.
  */
 export function newLoggerProvider(
   resource: Resource,
   config: Pick<Config, "blrp" | "logRecordLimits">,
   exporters: LogRecordExporter[],
-  selfObs?: MeterProvider,
+  selfObs?: APIMeterProvider,
 ): LoggerProvider {
   return new LoggerProvider({
     resource,

@@ -4,11 +4,15 @@ import {
   logs,
   metrics,
   propagation,
+  type ProxyTracerProvider,
   ROOT_CONTEXT,
   trace,
 } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
-import type { LogRecordExporter } from "@opentelemetry/sdk-logs";
+import type {
+  LoggerProvider,
+  LogRecordExporter,
+} from "@opentelemetry/sdk-logs";
 import {
   MeterProvider,
   type PushMetricExporter,
@@ -392,30 +396,46 @@ Deno.test("setupOTelSDK() samples as configured", async () => {
   assert.equal(exporter.exported, 0);
 });
 
-Deno.test("setupOTelSDK() counts what the batch processors export in otel.sdk.* metrics", async () => {
-  const sdk = await setupTestSDK();
-  try {
-    trace.getTracer("t").startSpan("s").end();
-    logs.getLogger("t").emit({ body: "hello" });
-  } finally {
-    await sdk.shutdown();
+Deno.test("setupOTelSDK() records the otel.sdk.* metrics only with DICE_SDK_METRICS", async (t) => {
+  async function sdkMetricsAfterOneSpanAndRecord(sdkMetrics: boolean) {
+    const sdk = await setupTestSDK({ ...DEFAULT_CONFIG, sdkMetrics });
+    try {
+      trace.getTracer("t").startSpan("s").end();
+      logs.getLogger("t").emit({ body: "hello" });
+      // The processors count once their batch is exported.
+      const global = trace.getTracerProvider() as ProxyTracerProvider;
+      await (global.getDelegate() as TracerProvider).forceFlush();
+      await (logs.getLoggerProvider() as LoggerProvider).forceFlush();
+      await sdk.collectMetrics();
+    } finally {
+      await sdk.shutdown();
+    }
+    return sdk;
   }
-  const spans = sdk.metric("otel.sdk.processor.span.processed");
-  const records = sdk.metric("otel.sdk.processor.log.processed");
-  assert.equal(
-    spans?.dataPoints.reduce((sum, point) => sum + (point.value as number), 0),
-    1,
-  );
-  assert.equal(
-    records?.dataPoints.reduce(
-      (sum, point) => sum + (point.value as number),
-      0,
-    ),
-    1,
-  );
-  assert.equal(
-    sdk.metric("otel.sdk.processor.span.queue.capacity")?.dataPoints[0].value,
-    2048,
+
+  await t.step("off by default, as Go's are", async () => {
+    const sdk = await sdkMetricsAfterOneSpanAndRecord(false);
+    assert.equal(sdk.metric("otel.sdk.processor.span.processed"), undefined);
+    assert.equal(sdk.metric("otel.sdk.processor.log.processed"), undefined);
+  });
+
+  await t.step(
+    "on: what the batch processors processed, and their capacity",
+    async () => {
+      const sdk = await sdkMetricsAfterOneSpanAndRecord(true);
+      const sum = (name: string) =>
+        sdk.metric(name)?.dataPoints.reduce(
+          (total, point) => total + (point.value as number),
+          0,
+        );
+      assert.equal(sum("otel.sdk.processor.span.processed"), 1);
+      assert.equal(sum("otel.sdk.processor.log.processed"), 1);
+      assert.equal(
+        sdk.metric("otel.sdk.processor.span.queue.capacity")?.dataPoints[0]
+          .value,
+        2048,
+      );
+    },
   );
 });
 
@@ -639,7 +659,11 @@ function brokenCollector(answer: (request: Request) => Promise<Response>) {
 }
 
 /** Runs the service against `endpoint`, rolls 50 times, stops it, and says how it went. */
-async function runAgainst(endpoint: string, env: Record<string, string> = {}) {
+async function runAgainst(
+  endpoint: string,
+  env: Record<string, string> = {},
+  signal: "INT" | "TERM" = "INT",
+) {
   const service = await startService(["deno", "run", "-P", "main.ts"], {
     ...OTLP_EVERYWHERE,
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
@@ -659,7 +683,7 @@ async function runAgainst(endpoint: string, env: Record<string, string> = {}) {
   }
   await new Promise((resolve) => setTimeout(resolve, 500)); // let exports fail a few times
   const stoppedAt = performance.now();
-  await service.signalGroup("INT");
+  await service.signalGroup(signal);
   const exited = await service.exited();
   const otelLines = exited.stderr.split("\n").filter((line) =>
     line.startsWith("dice: otel")
@@ -717,16 +741,30 @@ Deno.test("OTLP to a collector answering 500", async () => {
   }
 });
 
-Deno.test("OTLP to a collector that never answers: shutdown ends within the export timeout", async () => {
+Deno.test("OTLP to a collector that never answers: SIGINT and SIGTERM shut down within one export timeout", async (t) => {
   const { promise: released, resolve: release } = Promise.withResolvers<
     Response
   >();
   const collector = brokenCollector(() => released);
   try {
-    assertDegradedGracefully(
-      await runAgainst(collector.url),
-      /timeout|timed out/i,
-    );
+    for (const signal of ["INT", "TERM"] as const) {
+      await t.step(`SIG${signal}`, async () => {
+        const result = await runAgainst(collector.url, {
+          OTEL_EXPORTER_OTLP_TIMEOUT: "2000",
+        }, signal);
+        assertDegradedGracefully(result, /timeout|timed out/i);
+        // The three signals' exports wait for the same collector at once:
+        // one timeout, not one per signal.
+        assert.ok(
+          result.shutdownMillis < 2000 + 1500,
+          `shutdown took ${result.shutdownMillis} ms`,
+        );
+        assert.match(
+          result.stderr,
+          /^dice: in all, \d+ log records and \d+ spans were lost$/m,
+        );
+      });
+    }
   } finally {
     release(new Response());
     await collector.close();

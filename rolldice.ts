@@ -13,6 +13,8 @@ import {
   trace,
   ValueType,
 } from "@opentelemetry/api";
+import { hrTime } from "@opentelemetry/core";
+import denoJson from "./deno.json" with { type: "json" };
 import { TEXT_PLAIN_HEADERS } from "./internal/http.ts";
 import type { RouteHandler } from "./internal/mux.ts";
 
@@ -32,9 +34,9 @@ export const ATTR_ROLL_VALUE = "roll.value";
  * replaceable for tests.
  */
 export function newRollDice(random: () => number = Math.random): RouteHandler {
-  const tracer = trace.getTracer(DICE_SCOPE_NAME);
-  const meter = metrics.getMeter(DICE_SCOPE_NAME);
-  const logger = logs.getLogger(DICE_SCOPE_NAME);
+  const tracer = trace.getTracer(DICE_SCOPE_NAME, denoJson.version);
+  const meter = metrics.getMeter(DICE_SCOPE_NAME, denoJson.version);
+  const logger = logs.getLogger(DICE_SCOPE_NAME, denoJson.version);
   const rollCnt = meter.createCounter("dice.rolls", {
     description: "The number of rolls by roll value",
     unit: "{roll}",
@@ -46,7 +48,10 @@ export function newRollDice(random: () => number = Math.random): RouteHandler {
     // its logger takes that context: the log record carries the roll span's
     // trace and span IDs. Passed by hand rather than made active with
     // startActiveSpan, which would cost one more context switch per request.
-    const span = tracer.startSpan("roll");
+    // Every time comes from hrTime(), the SDK's monotonic high-resolution
+    // clock: left to itself, the SDK takes a span's start from Date.now(),
+    // in whole milliseconds, and the roll could start after its parent ended.
+    const span = tracer.startSpan("roll", { startTime: hrTime() });
     const ctx = trace.setSpan(context.active(), span);
     try {
       const roll = 1 + Math.floor(random() * 6);
@@ -54,7 +59,10 @@ export function newRollDice(random: () => number = Math.random): RouteHandler {
       const msg = player
         ? `${player} is rolling the dice`
         : "Anonymous player is rolling the dice";
+      const now = hrTime();
       logger.emit({
+        timestamp: now,
+        observedTimestamp: now,
         severityNumber: SeverityNumber.INFO,
         severityText: "INFO",
         body: msg,
@@ -67,7 +75,7 @@ export function newRollDice(random: () => number = Math.random): RouteHandler {
         headers: TEXT_PLAIN_HEADERS,
       });
     } finally {
-      span.end();
+      span.end(hrTime());
     }
   };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { DEFAULT_CONFIG } from "./internal/config.ts";
+import { type Config, DEFAULT_CONFIG } from "./internal/config.ts";
 import {
   type Json,
   newTestExporters,
@@ -24,11 +24,13 @@ export {
 } from "./internal/testing.ts";
 
 /** Sets up the SDK through {@linkcode setupOTelSDK} with in-memory exporters. */
-export async function setupTestSDK(): Promise<TestSDK> {
+export async function setupTestSDK(
+  config: Config = DEFAULT_CONFIG,
+): Promise<TestSDK> {
   const exporters = newTestExporters();
   const warnings: string[] = [];
   const shutdown = await setupOTelSDK({
-    config: DEFAULT_CONFIG,
+    config,
     ...exporters,
     warn: (message) => warnings.push(message),
   });
@@ -42,7 +44,7 @@ export interface ServiceProcess {
   /** Its process ID, which is also its process group ID. */
   pid: number;
   /** Sends `signal` to the whole process group, as a terminal's Ctrl+C does. */
-  signalGroup(signal: "INT" | "TERM"): Promise<void>;
+  signalGroup(signal: "INT" | "TERM" | "HUP"): Promise<void>;
   /** Waits for the exit and returns the exit code and everything printed. */
   exited(): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Whether the process has exited, without waiting. */

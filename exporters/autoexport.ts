@@ -7,6 +7,9 @@
  * The OTLP packages read the rest of their settings (headers, timeout,
  * compression, certificates, metric temporality) from the
  * `OTEL_EXPORTER_OTLP_*` variables themselves, as the specification says.
+ * What the permissions would make fail on every export, an endpoint they
+ * forbid or a certificate file dice may not read, is refused here at start
+ * instead, in one line.
  *
  * @module
  */
@@ -41,6 +44,7 @@ export function newSpanExporters(
   return traces.exporters.map((name) => {
     if (name === "console") return new StdoutSpanExporter(stdout);
     assertNetPermission(traces.endpoint, "traces");
+    assertCertificatesReadable(traces.endpoint, "traces");
     const options = { url: traces.endpoint, selfObsMeterProvider: selfObs };
     return traces.protocol === "http/json"
       ? new OTLPJsonTraceExporter(options)
@@ -56,6 +60,7 @@ export function newMetricExporters(
   return metrics.exporters.map((name) => {
     if (name === "console") return new StdoutMetricExporter(stdout);
     assertNetPermission(metrics.endpoint, "metrics");
+    assertCertificatesReadable(metrics.endpoint, "metrics");
     const options = { url: metrics.endpoint };
     return metrics.protocol === "http/json"
       ? new OTLPJsonMetricExporter(options)
@@ -75,6 +80,7 @@ export function newLogRecordExporters(
   return logs.exporters.map((name) => {
     if (name === "console") return new StdoutLogRecordExporter(stdout);
     assertNetPermission(logs.endpoint, "logs");
+    assertCertificatesReadable(logs.endpoint, "logs");
     const options = { url: logs.endpoint, selfObsMeterProvider: selfObs };
     return logs.protocol === "http/json"
       ? new OTLPJsonLogExporter(options)
@@ -94,4 +100,42 @@ function assertNetPermission(endpoint: string, signal: Signal): void {
       `add "${host}" to permissions.default.net in deno.json, or run ` +
       `deno run -P --allow-net=${host} main.ts`,
   );
+}
+
+// The files the OTLP packages read for an https endpoint, by the end of their
+// variables' names: OTEL_EXPORTER_OTLP_{SIGNAL}_CERTIFICATE, else
+// OTEL_EXPORTER_OTLP_CERTIFICATE, and so on.
+const CERTIFICATE_FILES = ["CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"];
+
+/**
+ * The OTLP packages read the certificate files that the variables name when
+ * they are made; a read that the permissions deny is only a warning there,
+ * and then every export fails on the certificate. The permissions cannot
+ * know the path in advance: name it, and the flag that allows it, at start.
+ */
+function assertCertificatesReadable(endpoint: string, signal: Signal): void {
+  if (new URL(endpoint).protocol !== "https:") return;
+  for (const file of CERTIFICATE_FILES) {
+    // As the packages choose: the signal's own variable wins, and a blank
+    // value counts as unset.
+    const name = [
+      `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_${file}`,
+      `OTEL_EXPORTER_OTLP_${file}`,
+    ].find((name) => Deno.env.get(name)?.trim());
+    if (name === undefined) continue;
+    const path = Deno.env.get(name)!;
+    const { state } = Deno.permissions.querySync({ name: "read", path });
+    if (state === "granted") continue;
+    throw new Error(
+      `${name} names ${path}, which dice may not read; ` +
+        `run deno run -P --allow-read=${shellWord(path)} main.ts`,
+    );
+  }
+}
+
+/** `word` as one shell word: as it is when it is safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:./-]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`)}'`;
 }

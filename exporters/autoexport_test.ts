@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import {
   OTLPTraceExporter as OTLPJsonTraceExporter,
 } from "@opentelemetry/exporter-trace-otlp-http";
@@ -48,10 +49,260 @@ Deno.test("newSpanExporters() refuses an OTLP endpoint the permissions forbid", 
   assert.throws(
     () =>
       newSpanExporters({
+        ...DEFAULT_CONFIG.traces,
         exporters: ["otlp"],
-        protocol: "http/protobuf",
         endpoint: "http://collector.invalid:4318/v1/traces",
       }, {}),
     /^Error: the OTLP traces endpoint collector\.invalid:4318 is not in dice's network permissions; add "collector\.invalid:4318" to permissions\.default\.net in deno\.json, or run deno run -P --allow-net=collector\.invalid:4318 main\.ts$/,
   );
+});
+
+// OTLP over https: a self-signed certificate (see testdata/README.md), the
+// permissions it needs, and the service as a real process.
+
+const CERT_FILE = fileURLToPath(
+  new URL("./testdata/cert.pem", import.meta.url),
+);
+const KEY_FILE = fileURLToPath(new URL("./testdata/key.pem", import.meta.url));
+const REPOSITORY = fileURLToPath(new URL("../", import.meta.url));
+const TRACES = { ...DEFAULT_CONFIG.traces, exporters: ["otlp" as const] };
+
+/** Runs `body` with the `OTEL_*` variables of `env` set, and unset after. */
+function withEnv(env: Record<string, string>, body: () => void): void {
+  try {
+    for (const [name, value] of Object.entries(env)) Deno.env.set(name, value);
+    body();
+  } finally {
+    for (const name of Object.keys(env)) Deno.env.delete(name);
+  }
+}
+
+Deno.test("newSpanExporters() refuses a certificate file the permissions forbid, as the OTLP packages choose it", () => {
+  // The test permissions read "." only.
+  const denied = "/etc/dice-test-ca.pem";
+  const https = { ...TRACES, endpoint: "https://127.0.0.1:4318/v1/traces" };
+  withEnv({ OTEL_EXPORTER_OTLP_CERTIFICATE: denied }, () => {
+    assert.throws(
+      () => newSpanExporters(https, {}),
+      new Error(
+        `OTEL_EXPORTER_OTLP_CERTIFICATE names ${denied}, which dice may not ` +
+          `read; run deno run -P --allow-read=${denied} main.ts`,
+      ),
+    );
+  });
+  // The signal's own variable wins over the general one, as in the packages.
+  withEnv({
+    OTEL_EXPORTER_OTLP_CERTIFICATE: denied,
+    OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: CERT_FILE,
+  }, () => {
+    assert.ok(newSpanExporters(https, {})[0] instanceof OTLPProtoTraceExporter);
+  });
+  // A blank one counts as unset; the client certificate and key count too.
+  withEnv({
+    OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: " ",
+    OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: "/etc/dice test key.pem",
+  }, () => {
+    assert.throws(
+      () => newSpanExporters(https, {}),
+      new Error(
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY names /etc/dice test key.pem, " +
+          "which dice may not read; " +
+          "run deno run -P --allow-read='/etc/dice test key.pem' main.ts",
+      ),
+    );
+  });
+  // Over http the packages use no certificate, and nothing is refused.
+  withEnv({ OTEL_EXPORTER_OTLP_CERTIFICATE: denied }, () => {
+    assert.equal(newSpanExporters(TRACES, {}).length, 1);
+  });
+});
+
+/** What the TLS receiver got: one entry per request. */
+interface Received {
+  path: string;
+  contentType: string | null;
+  bytes: number;
+}
+
+/** An OTLP/HTTP receiver over TLS on 127.0.0.1, with the test certificate. */
+function startTlsReceiver(): {
+  url: string;
+  received: Received[];
+  close(): Promise<void>;
+} {
+  const received: Received[] = [];
+  const server = Deno.serve({
+    cert: Deno.readTextFileSync(CERT_FILE),
+    key: Deno.readTextFileSync(KEY_FILE),
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+  }, async (request) => {
+    const body = await request.arrayBuffer();
+    received.push({
+      path: `${request.method} ${new URL(request.url).pathname}`,
+      contentType: request.headers.get("content-type"),
+      bytes: body.byteLength,
+    });
+    return new Response(null, { status: 200 });
+  });
+  return {
+    url: `https://127.0.0.1:${server.addr.port}`,
+    received,
+    close: () => server.shutdown(),
+  };
+}
+
+/**
+ * Runs `deno run -P <flags> main.ts` with `env`, as `deno task start` runs
+ * the service; once it listens, rolls once and sends SIGTERM. Returns the
+ * exit code and stderr.
+ */
+async function runService(
+  flags: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stderr: string }> {
+  const child = new Deno.Command("deno", {
+    args: ["run", "-P", ...flags, "main.ts"],
+    cwd: REPOSITORY,
+    env: { PORT: "0", NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).text();
+  let stderr = "";
+  const stderrDone = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
+      stderr += chunk;
+    }
+  })();
+  let exited = false;
+  const status = child.status.finally(() => exited = true);
+  const deadline = Date.now() + 30_000;
+  let port: string | undefined;
+  while (!exited && Date.now() < deadline) {
+    port = /listening on http:\/\/[^ ]+:(\d+)\//.exec(stderr)?.[1];
+    if (port !== undefined) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  if (port !== undefined) {
+    const response = await fetch(`http://127.0.0.1:${port}/rolldice/Alice`);
+    assert.equal(response.status, 200, await response.text());
+  }
+  if (!exited) child.kill("SIGTERM");
+  const { code } = await status;
+  await Promise.all([stdout, stderrDone]);
+  return { code, stderr };
+}
+
+/** stderr without Deno's notice about permissions in the config file. */
+function ourLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) =>
+    line.trim() !== "" && !line.includes("Permissions in the config file")
+  );
+}
+
+/** Asserts a clean run that delivered all three signals over TLS. */
+function assertExportedOverTls(
+  result: { code: number; stderr: string },
+  received: Received[],
+): void {
+  assert.equal(result.code, 0, result.stderr);
+  // Nothing but the service's own two lines: no permission error, no
+  // failed export, no certificate warning.
+  assert.doesNotMatch(result.stderr, /Requires \w+ access|NotCapable/);
+  const lines = ourLines(result.stderr);
+  assert.equal(lines.length, 2, result.stderr);
+  assert.match(lines[0], /^dice: listening on http:\/\//);
+  assert.match(lines[1], /^dice: SIGTERM: shutting down/);
+  for (const signal of ["traces", "metrics", "logs"]) {
+    const requests = received.filter((r) => r.path === `POST /v1/${signal}`);
+    assert.ok(requests.length > 0, `no ${signal}: ${JSON.stringify(received)}`);
+    for (const request of requests) {
+      assert.equal(request.contentType, "application/x-protobuf");
+      assert.ok(request.bytes > 0);
+    }
+  }
+}
+
+const ALL_OTLP = {
+  OTEL_TRACES_EXPORTER: "otlp",
+  OTEL_METRICS_EXPORTER: "otlp",
+  OTEL_LOGS_EXPORTER: "otlp",
+};
+
+Deno.test("main.ts exports every signal over https with OTEL_EXPORTER_OTLP_CERTIFICATE and the default permissions", async () => {
+  const receiver = startTlsReceiver();
+  try {
+    const result = await runService([`--allow-read=${CERT_FILE}`], {
+      ...ALL_OTLP,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: CERT_FILE,
+    });
+    assertExportedOverTls(result, receiver.received);
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("main.ts exports every signal over https with OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_CERTIFICATE", async () => {
+  const receiver = startTlsReceiver();
+  try {
+    const result = await runService([`--allow-read=${CERT_FILE}`], {
+      ...ALL_OTLP,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      // Not read: each signal's own variable wins.
+      OTEL_EXPORTER_OTLP_CERTIFICATE: "/etc/dice-test-ca.pem",
+      OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: CERT_FILE,
+      OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: CERT_FILE,
+      OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: CERT_FILE,
+    });
+    assertExportedOverTls(result, receiver.received);
+  } finally {
+    await receiver.close();
+  }
+});
+
+// Without a certificate variable, Deno's node:https loads its root
+// certificates as NODE_EXTRA_CA_CERTS asks, which takes sys "ca" and env
+// NODE_USE_SYSTEM_CA: without them every export failed.
+Deno.test("main.ts exports every signal over https with NODE_EXTRA_CA_CERTS and the default permissions", async () => {
+  const receiver = startTlsReceiver();
+  try {
+    const result = await runService([], {
+      ...ALL_OTLP,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      NODE_EXTRA_CA_CERTS: CERT_FILE,
+    });
+    assertExportedOverTls(result, receiver.received);
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("main.ts refuses a certificate file it may not read, in one line", async (t) => {
+  for (
+    const [name, env] of [
+      ["OTEL_EXPORTER_OTLP_CERTIFICATE", ALL_OTLP],
+      ["OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", { OTEL_LOGS_EXPORTER: "otlp" }],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      const { code, stderr } = await runService([], {
+        ...env,
+        // Nothing listens there: the service must stop before any export.
+        OTEL_EXPORTER_OTLP_ENDPOINT: "https://127.0.0.1:9",
+        [name]: CERT_FILE,
+      });
+      assert.equal(code, 1, stderr);
+      assert.deepEqual(ourLines(stderr), [
+        `dice: cannot set up OpenTelemetry: ${name} names ${CERT_FILE}, ` +
+        `which dice may not read; ` +
+        `run deno run -P --allow-read=${CERT_FILE} main.ts`,
+      ]);
+    });
+  }
 });

@@ -54,6 +54,11 @@ export interface SignalConfig {
    * is, else `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/{signal}` appended.
    */
   endpoint: string;
+  /**
+   * `OTEL_EXPORTER_OTLP_{SIGNAL}_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`:
+   * milliseconds one OTLP export may take.
+   */
+  timeoutMillis: number;
 }
 
 /** The settings of a batch processor (`OTEL_BSP_*` or `OTEL_BLRP_*`). */
@@ -102,6 +107,11 @@ export interface Config {
   shutdownTimeoutMillis: number;
   /** `OTEL_SDK_DISABLED`: no providers at all, only context propagation. */
   sdkDisabled: boolean;
+  /**
+   * `DICE_SDK_METRICS`: the SDK's own `otel.sdk.*` metrics, opt-in as Go's
+   * are; losses are said on stderr either way.
+   */
+  sdkMetrics: boolean;
   /** Where traces go. */
   traces: SignalConfig;
   /** Where metrics go. */
@@ -134,11 +144,15 @@ export interface Config {
 /** Where the OTLP exporters send when no endpoint is set. */
 export const DEFAULT_OTLP_ENDPOINT = "http://localhost:4318";
 
+/** How long an OTLP export may take when no timeout is set, in ms. */
+export const DEFAULT_OTLP_TIMEOUT_MILLIS = 10_000;
+
 function consoleOnly(signal: Signal): SignalConfig {
   return Object.freeze({
     exporters: Object.freeze(["console"]) as ExporterName[],
     protocol: "http/protobuf",
     endpoint: `${DEFAULT_OTLP_ENDPOINT}/v1/${signal}`,
+    timeoutMillis: DEFAULT_OTLP_TIMEOUT_MILLIS,
   });
 }
 
@@ -157,6 +171,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   // Under Kubernetes' default 30 s grace period, with room to spare.
   shutdownTimeoutMillis: 20_000,
   sdkDisabled: false,
+  sdkMetrics: false,
   traces: consoleOnly("traces"),
   metrics: consoleOnly("metrics"),
   logs: consoleOnly("logs"),
@@ -191,6 +206,12 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   resourceAttributes: Object.freeze({}),
 }) as Config;
 
+/**
+ * The longest time a millisecond setting may name: Deno's timers, like the
+ * browsers', hold a signed 32-bit delay, and a longer one fires at once.
+ */
+export const MAX_MILLIS = 2 ** 31 - 1;
+
 /** Looks up one environment variable; `Deno.env.get` fits. */
 export type EnvLookup = (name: string) => string | undefined;
 
@@ -202,10 +223,19 @@ export class ConfigError extends Error {
 
 /** Reads variables and reports each unusable one once through `warn`. */
 class Reader {
+  readonly #said = new Set<string>();
+
   constructor(
     readonly env: EnvLookup,
     readonly warn: (message: string) => void,
   ) {}
+
+  /** Says `message` once, however many signals read the same variable. */
+  say(message: string): void {
+    if (this.#said.has(message)) return;
+    this.#said.add(message);
+    this.warn(message);
+  }
 
   /** The trimmed value, or undefined when unset or blank. */
   get(name: string): string | undefined {
@@ -214,7 +244,7 @@ class Reader {
   }
 
   reject<T>(name: string, raw: string, accepts: string, fallback: T): T {
-    this.warn(
+    this.say(
       `${name} must be ${accepts}, got ${JSON.stringify(raw)}; using ${
         Array.isArray(fallback) ? fallback.join(",") || "none" : fallback
       }`,
@@ -222,15 +252,21 @@ class Reader {
     return fallback;
   }
 
-  /** A whole number of milliseconds, or of items, at least `min`. */
+  /**
+   * A whole number of milliseconds, or of items, at least `min`; at most
+   * {@linkcode MAX_MILLIS} milliseconds.
+   */
   integer(name: string, fallback: number, min: number, unit: string): number {
     const raw = this.get(name);
     if (raw === undefined) return fallback;
+    const max = unit === "milliseconds" ? MAX_MILLIS : Number.MAX_SAFE_INTEGER;
     // Digits only: "1e3", "0x10" and "12ms" are typos here, not numbers.
-    const value = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
-    if (value >= min) return value;
-    const accepts = min === 0 ? "a non-negative integer" : "a positive integer";
-    return this.reject(name, raw, `${accepts} number of ${unit}`, fallback);
+    const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+    if (value >= min && value <= max) return value;
+    const accepts =
+      (min === 0 ? "a non-negative integer" : "a positive integer") +
+      ` number of ${unit}` + (unit === "milliseconds" ? ` up to ${max}` : "");
+    return this.reject(name, raw, accepts, fallback);
   }
 
   oneOf<T extends string>(
@@ -268,7 +304,7 @@ class Reader {
     const chosen = [...new Set(known)];
     if (unknown.length === 0) return chosen;
     const kept = chosen.length > 0 ? chosen : [...fallback];
-    this.warn(
+    this.say(
       `${name} accepts a comma-separated list of ${
         accepted.join(", ")
       } or none; ` +
@@ -305,6 +341,7 @@ export function readConfig(
     1,
     "milliseconds",
   );
+  sayUnsupported(read);
   return {
     port: readPort(read),
     consoleFormat: read.oneOf(
@@ -319,6 +356,7 @@ export function readConfig(
       "milliseconds",
     ),
     sdkDisabled: read.boolean("OTEL_SDK_DISABLED"),
+    sdkMetrics: read.boolean("DICE_SDK_METRICS"),
     traces: readSignal(read, "traces"),
     metrics: readSignal(read, "metrics"),
     logs: readSignal(read, "logs"),
@@ -338,6 +376,25 @@ export function readConfig(
     ...readLimits(read),
     resourceAttributes: readResourceAttributes(read),
   };
+}
+
+// Variables of the specification that dice does not act on: said, so that
+// nobody wonders why setting them changes nothing.
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  OTEL_LOG_LEVEL: "the SDK's own diagnostics are printed from warn up",
+  OTEL_CONFIG_FILE: "dice is configured by environment variables only",
+};
+
+function sayUnsupported(read: Reader): void {
+  for (const [name, why] of Object.entries(UNSUPPORTED)) {
+    const raw = read.get(name);
+    if (raw === undefined) continue;
+    read.say(
+      `${name} is not supported by dice (${why}); ignoring ${
+        JSON.stringify(raw)
+      }`,
+    );
+  }
 }
 
 // The model-specific variables (OTEL_SPAN_*, OTEL_LOGRECORD_*) win over the
@@ -429,46 +486,106 @@ function readPort(read: Reader): number {
 const PROTOCOLS = ["http/protobuf", "http/json", "grpc"] as const;
 
 function readSignal(read: Reader, signal: Signal): SignalConfig {
-  const SIGNAL = signal.toUpperCase();
   const exporters = read.list(
-    `OTEL_${SIGNAL}_EXPORTER`,
+    `OTEL_${signal.toUpperCase()}_EXPORTER`,
     ["console", "otlp"],
     DEFAULT_CONFIG[signal].exporters,
   );
-  const specific = `OTEL_EXPORTER_OTLP_${SIGNAL}_PROTOCOL`;
-  const name = read.get(specific) !== undefined
-    ? specific
-    : "OTEL_EXPORTER_OTLP_PROTOCOL";
-  let protocol = read.oneOf(name, PROTOCOLS, "http/protobuf");
+  const [protocolName] = otlpSetting(read, signal, "PROTOCOL");
+  let protocol = read.oneOf(protocolName, PROTOCOLS, "http/protobuf");
   if (protocol === "grpc") {
-    read.warn(
-      `${name}=grpc is not supported by dice (it would bring @grpc/grpc-js ` +
-        "into the binary); using http/protobuf, which OpenTelemetry " +
-        "collectors accept on port 4318",
+    read.say(
+      `${protocolName}=grpc is not supported by dice (it would bring ` +
+        "@grpc/grpc-js into the binary); using http/protobuf, which " +
+        "OpenTelemetry collectors accept on port 4318",
     );
     protocol = "http/protobuf";
   }
-  return { exporters, protocol, endpoint: readEndpoint(read, signal) };
+  const [timeoutName] = otlpSetting(read, signal, "TIMEOUT");
+  checkHeaders(...otlpSetting(read, signal, "HEADERS"));
+  return {
+    exporters,
+    protocol,
+    endpoint: readEndpoint(read, signal),
+    timeoutMillis: read.integer(
+      timeoutName,
+      DEFAULT_OTLP_TIMEOUT_MILLIS,
+      1,
+      "milliseconds",
+    ),
+  };
+}
+
+// The signal's own OTLP variable when it is set, else the general one: the
+// name to read, and its value.
+function otlpSetting(
+  read: Reader,
+  signal: Signal,
+  setting: "PROTOCOL" | "TIMEOUT" | "HEADERS" | "ENDPOINT",
+): [string, string | undefined] {
+  const specific = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_${setting}`;
+  const value = read.get(specific);
+  if (value !== undefined) return [specific, value];
+  const general = `OTEL_EXPORTER_OTLP_${setting}`;
+  return [general, read.get(general)];
 }
 
 // As the OTLP exporter packages would, so that what they were told and what
-// the permissions are checked against are the same URL.
+// the permissions are checked against are the same URL. An endpoint that
+// cannot be used stops the service: exporting to the default instead would
+// send telemetry somewhere nobody asked for.
 function readEndpoint(read: Reader, signal: Signal): string {
-  const specific = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`;
-  const fallback = `${DEFAULT_OTLP_ENDPOINT}/v1/${signal}`;
-  let name = specific;
-  let raw = read.get(specific);
-  if (raw === undefined) {
-    name = "OTEL_EXPORTER_OTLP_ENDPOINT";
-    raw = read.get(name);
-    if (raw === undefined) return fallback;
-  }
+  const [name, raw] = otlpSetting(read, signal, "ENDPOINT");
+  if (raw === undefined) return `${DEFAULT_OTLP_ENDPOINT}/v1/${signal}`;
   const url = URL.parse(raw);
   if (url === null || !/^https?:$/.test(url.protocol) || !url.hostname) {
-    return read.reject(name, raw, "an http:// or https:// URL", fallback);
+    throw new ConfigError(
+      `${name} must be an http:// or https:// URL with a host, such as ` +
+        `${DEFAULT_OTLP_ENDPOINT}, got ${JSON.stringify(raw)}`,
+    );
   }
-  if (name === specific) return raw;
+  if (name.endsWith(`_${signal.toUpperCase()}_ENDPOINT`)) return raw;
   return `${raw.replace(/\/$/, "")}/v1/${signal}`;
+}
+
+// The OTLP exporters read the headers themselves; checked here, so that a
+// value that would fail every export stops the service at start instead.
+const MAX_HEADERS_LENGTH = 8192;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// deno-lint-ignore no-control-regex -- control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function checkHeaders(name: string, raw: string | undefined): void {
+  const problem = raw === undefined ? undefined : headersProblem(raw);
+  if (problem === undefined) return;
+  throw new ConfigError(
+    `${name} must be a comma-separated list of name=value pairs, with ` +
+      "HTTP token names, values without control characters (percent-" +
+      `encoded where needed) and at most ${MAX_HEADERS_LENGTH} characters ` +
+      `in all; ${problem}`,
+  );
+}
+
+function headersProblem(raw: string): string | undefined {
+  if (raw.length > MAX_HEADERS_LENGTH) return `got ${raw.length} characters`;
+  for (const entry of raw.split(",")) {
+    if (entry.trim() === "") continue;
+    // Values may be secrets: a problem is said without them.
+    const equals = entry.indexOf("=");
+    if (equals < 0) return 'an entry has no "="';
+    const key = entry.slice(0, equals).trim();
+    if (!HEADER_NAME.test(key)) {
+      return `the name ${JSON.stringify(key.slice(0, 64))} is not a token`;
+    }
+    let value;
+    try {
+      value = decodeURIComponent(entry.slice(equals + 1).trim());
+    } catch {
+      value = "\u0000";
+    }
+    if (CONTROL.test(value)) return `the value of ${key} is not usable`;
+  }
+  return undefined;
 }
 
 const SAMPLERS: readonly SamplerName[] = [
@@ -584,7 +701,7 @@ function readResourceAttributes(read: Reader): Record<string, string> {
   const attributes = raw === undefined ? {} : parseResourceAttributes(raw);
   if (attributes === undefined) {
     // A malformed value is ignored as a whole, as the specification says.
-    read.warn(
+    read.say(
       "OTEL_RESOURCE_ATTRIBUTES must be a comma-separated list of key=value " +
         "pairs, with ',' and '=' inside keys and values percent-encoded and " +
         `each key and value at most ${MAX_RESOURCE_ENTRY_LENGTH} characters; ` +

@@ -4,6 +4,7 @@ import {
   ConfigError,
   DEFAULT_CONFIG,
   isDenoTelemetryEnabled,
+  MAX_MILLIS,
   readConfig,
   type Signal,
   type SignalConfig,
@@ -46,6 +47,7 @@ function consoleOnly(signal: Signal): SignalConfig {
     exporters: ["console"],
     protocol: "http/protobuf",
     endpoint: `http://localhost:4318/v1/${signal}`,
+    timeoutMillis: 10000,
   };
 }
 
@@ -56,6 +58,7 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
     consoleFormat: "pretty",
     shutdownTimeoutMillis: 20000,
     sdkDisabled: false,
+    sdkMetrics: false,
     traces: consoleOnly("traces"),
     metrics: consoleOnly("metrics"),
     logs: consoleOnly("logs"),
@@ -177,6 +180,12 @@ Deno.test("readConfig() reads the OTLP protocol, the signal's own first", async 
     assertRejects(
       { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc" },
       "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc is not supported by dice (it would bring @grpc/grpc-js into the binary); using http/protobuf, which OpenTelemetry collectors accept on port 4318",
+    );
+  });
+  await t.step("grpc for all: said once, not once per signal", () => {
+    assertRejects(
+      { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" },
+      "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported by dice (it would bring @grpc/grpc-js into the binary); using http/protobuf, which OpenTelemetry collectors accept on port 4318",
     );
   });
   await t.step("an unknown protocol", () => {
@@ -319,33 +328,33 @@ Deno.test("readConfig() warns once per bad number and keeps the default", async 
     [
       "OTEL_BSP_SCHEDULE_DELAY",
       "soon",
-      "a non-negative integer number of milliseconds",
+      "a non-negative integer number of milliseconds up to 2147483647",
     ],
     [
       "OTEL_BSP_SCHEDULE_DELAY",
       "-5",
-      "a non-negative integer number of milliseconds",
+      "a non-negative integer number of milliseconds up to 2147483647",
     ],
     [
       "OTEL_BLRP_SCHEDULE_DELAY",
       "1.5",
-      "a non-negative integer number of milliseconds",
+      "a non-negative integer number of milliseconds up to 2147483647",
     ],
     [
       "OTEL_BSP_EXPORT_TIMEOUT",
       "0",
-      "a positive integer number of milliseconds",
+      "a positive integer number of milliseconds up to 2147483647",
     ],
     ["OTEL_BLRP_MAX_QUEUE_SIZE", "lots", "a positive integer number of items"],
     [
       "OTEL_METRIC_EXPORT_INTERVAL",
       "0",
-      "a positive integer number of milliseconds",
+      "a positive integer number of milliseconds up to 2147483647",
     ],
     [
       "OTEL_METRIC_EXPORT_INTERVAL",
       "3s",
-      "a positive integer number of milliseconds",
+      "a positive integer number of milliseconds up to 2147483647",
     ],
     ["DICE_CONSOLE_FORMAT", "yaml", "one of pretty, compact"],
   ];
@@ -394,7 +403,7 @@ Deno.test("readConfig() reads DICE_SHUTDOWN_TIMEOUT", () => {
   });
   assertRejects(
     { DICE_SHUTDOWN_TIMEOUT: "5s" },
-    'DICE_SHUTDOWN_TIMEOUT must be a positive integer number of milliseconds, got "5s"; using 20000',
+    'DICE_SHUTDOWN_TIMEOUT must be a positive integer number of milliseconds up to 2147483647, got "5s"; using 20000',
   );
 });
 
@@ -440,16 +449,35 @@ Deno.test("readConfig() finds each signal's OTLP endpoint as the specification s
       assert.deepEqual(warnings, []);
     });
   }
-  for (const raw of ["not a url", "localhost:4318", "ftp://collector"]) {
-    await t.step(`${JSON.stringify(raw)} gets one line and the default`, () => {
-      const { config, warnings } = read({ OTEL_EXPORTER_OTLP_ENDPOINT: raw });
-      assert.equal(config.traces.endpoint, "http://localhost:4318/v1/traces");
-      assert.equal(
-        warnings[0],
-        `OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got ${
-          JSON.stringify(raw)
-        }; using http://localhost:4318/v1/traces`,
-      );
+  for (
+    const raw of [
+      "not a url",
+      "localhost:4318",
+      "http://",
+      "http://localhost:99999",
+      "ftp://collector:4318",
+      "file:///etc/passwd",
+      "javascript:alert(1)",
+      "data:text/plain,x",
+    ]
+  ) {
+    await t.step(`${JSON.stringify(raw)} stops the service in one line`, () => {
+      for (
+        const name of [
+          "OTEL_EXPORTER_OTLP_ENDPOINT",
+          "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        ]
+      ) {
+        assert.throws(
+          () => read({ [name]: raw }),
+          (error: Error) =>
+            error instanceof ConfigError &&
+            error.message ===
+              `${name} must be an http:// or https:// URL with a host, such as http://localhost:4318, got ${
+                JSON.stringify(raw)
+              }`,
+        );
+      }
     });
   }
 });
@@ -461,4 +489,95 @@ Deno.test("isDenoTelemetryEnabled() reads OTEL_DENO as Deno does", () => {
   for (const value of [undefined, "", "false", "1", "yes", " true"]) {
     assert.equal(isDenoTelemetryEnabled(() => value), false, value);
   }
+});
+
+Deno.test("readConfig() refuses a millisecond setting that Deno's timers would wrap", async (t) => {
+  for (
+    const name of [
+      "DICE_SHUTDOWN_TIMEOUT",
+      "OTEL_METRIC_EXPORT_INTERVAL",
+      "OTEL_METRIC_EXPORT_TIMEOUT",
+      "OTEL_BSP_SCHEDULE_DELAY",
+      "OTEL_BSP_EXPORT_TIMEOUT",
+      "OTEL_BLRP_SCHEDULE_DELAY",
+      "OTEL_BLRP_EXPORT_TIMEOUT",
+      "OTEL_EXPORTER_OTLP_TIMEOUT",
+      "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    ]
+  ) {
+    await t.step(name, () => {
+      assert.equal(MAX_MILLIS, 2147483647);
+      const { warnings } = read({ [name]: "2147483648" });
+      assert.equal(warnings.length, 1);
+      assert.match(
+        warnings[0],
+        new RegExp(
+          `^${name} must be a (non-negative|positive) integer number of milliseconds up to 2147483647, got "2147483648"; using \\d+$`,
+        ),
+      );
+      // The metric export timeout may not exceed the interval.
+      const largest = {
+        [name]: "2147483647",
+        OTEL_METRIC_EXPORT_INTERVAL: "2147483647",
+      };
+      assert.deepEqual(read(largest).warnings, [], name);
+    });
+  }
+});
+
+Deno.test("readConfig() reads the OTLP timeout, the signal's own first", () => {
+  const { config } = read({
+    OTEL_EXPORTER_OTLP_TIMEOUT: "2000",
+    OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: "500",
+  });
+  assert.equal(config.traces.timeoutMillis, 2000);
+  assert.equal(config.metrics.timeoutMillis, 500);
+  assert.equal(config.logs.timeoutMillis, 2000);
+});
+
+Deno.test("readConfig() stops at OTLP headers that would fail every export", async (t) => {
+  const cases: Array<[string, string]> = [
+    ["an invalid name", "api key=secret"],
+    ["no equals sign", "authorization"],
+    ["a CR/LF in a value", "a=1%0D%0AInjected: yes"],
+    ["a raw newline", "a=1\nb=2"],
+    ["a broken percent-encoding", "a=%zz"],
+    ["100 KB", `a=${"x".repeat(100_000)}`],
+  ];
+  for (const [what, raw] of cases) {
+    await t.step(what, () => {
+      for (
+        const name of [
+          "OTEL_EXPORTER_OTLP_HEADERS",
+          "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        ]
+      ) {
+        assert.throws(
+          () => read({ [name]: raw }),
+          (error: Error) =>
+            error instanceof ConfigError &&
+            error.message.startsWith(
+              `${name} must be a comma-separated list of name=value pairs`,
+            ) && !error.message.includes("secret") &&
+            error.message.length < 400,
+        );
+      }
+    });
+  }
+  await t.step("valid headers pass", () => {
+    assertReads({
+      OTEL_EXPORTER_OTLP_HEADERS: "api-key=secret%20value, x-tenant = dice ",
+    }, {});
+  });
+});
+
+Deno.test("readConfig() says once that OTEL_LOG_LEVEL and OTEL_CONFIG_FILE are not supported", () => {
+  const { warnings } = read({
+    OTEL_LOG_LEVEL: "debug",
+    OTEL_CONFIG_FILE: "/etc/otel.yaml",
+  });
+  assert.deepEqual(warnings, [
+    `OTEL_LOG_LEVEL is not supported by dice (the SDK's own diagnostics are printed from warn up); ignoring "debug"`,
+    `OTEL_CONFIG_FILE is not supported by dice (dice is configured by environment variables only); ignoring "/etc/otel.yaml"`,
+  ]);
 });

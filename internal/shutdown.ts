@@ -59,3 +59,35 @@ export function newShutdownFuncs(): ShutdownFuncs {
     shutdown: () => result ??= runAll(),
   };
 }
+
+/**
+ * `step`, given up after `millis` with an error that names `what`: an
+ * exporter that waits on a collector that never answers would otherwise
+ * hold the shutdown for an export timeout per batch it holds.
+ */
+export function within(
+  step: () => Promise<void>,
+  millis: number | undefined,
+  what: string,
+): () => Promise<void> {
+  if (millis === undefined) return step;
+  return async function stepWithin() {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${what} did not finish within ${millis} ms; what it still held is lost`,
+            ),
+          ),
+        millis,
+      );
+    });
+    try {
+      await Promise.race([step(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { newShutdownFuncs } from "./shutdown.ts";
+import { newShutdownFuncs, within } from "./shutdown.ts";
 
 Deno.test("newShutdownFuncs()", async (t) => {
   await t.step(
@@ -63,4 +63,34 @@ Deno.test("newShutdownFuncs()", async (t) => {
       assert.equal(deferredRan, true);
     },
   );
+});
+
+Deno.test("within() gives a step up after its time, and leaves a prompt one alone", async (t) => {
+  await t.step("a step that never ends", async () => {
+    const never = () => new Promise<void>(() => {});
+    const error = await within(never, 20, "the tracer provider")().then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.equal(
+      error?.message,
+      "the tracer provider did not finish within 20 ms; what it still held is lost",
+    );
+  });
+  await t.step("a step that ends in time", async () => {
+    let ran = false;
+    await within(
+      async () => {
+        await Promise.resolve();
+        ran = true;
+      },
+      1000,
+      "x",
+    )();
+    assert.equal(ran, true);
+  });
+  await t.step("no time given: the step itself", () => {
+    const step = () => Promise.resolve();
+    assert.equal(within(step, undefined, "x"), step);
+  });
 });

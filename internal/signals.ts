@@ -1,6 +1,8 @@
 /**
- * Shutdown signals: the first SIGINT or SIGTERM asks for a graceful
- * shutdown, a later one for an immediate exit.
+ * Shutdown signals: the first SIGINT, SIGTERM or SIGHUP asks for a graceful
+ * shutdown, a later one for an immediate exit. SIGHUP is what a closed
+ * terminal or ssh connection sends: it flushes like the others, rather
+ * than ending the process with the telemetry unwritten.
  *
  * One Ctrl+C under `deno task` arrives twice: the terminal sends SIGINT to
  * the whole process group, and `deno task` forwards the one it received a
@@ -14,7 +16,7 @@
 export const DUPLICATE_SIGNAL_WINDOW_MS = 500;
 
 /** The signals that stop the service. */
-export type ShutdownSignal = "SIGINT" | "SIGTERM";
+export type ShutdownSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /** What one more signal means, given the ones before it. */
 export type SignalMeaning = "shutdown" | "duplicate" | "exit";
@@ -40,14 +42,15 @@ export function newSignalClassifier(
 }
 
 const SIGNAL_NUMBERS: Record<ShutdownSignal, number> = {
+  SIGHUP: 1,
   SIGINT: 2,
   SIGTERM: 15,
 };
 
 /**
- * Resolves on the first SIGINT or SIGTERM. A later one, outside the
+ * Resolves on the first SIGINT, SIGTERM or SIGHUP. A later one, outside the
  * duplicate window, calls `exitNow` with the shell's exit code for that
- * signal (130 for SIGINT, 143 for SIGTERM).
+ * signal (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
  */
 export function shutdownSignal(
   exitNow: (code: number, signal: ShutdownSignal) => void,
@@ -61,7 +64,8 @@ export function shutdownSignal(
         if (meaning === "exit") exitNow(128 + SIGNAL_NUMBERS[signal], signal);
       });
     }
-    listen("SIGINT");
-    listen("SIGTERM");
+    for (const signal of Object.keys(SIGNAL_NUMBERS) as ShutdownSignal[]) {
+      listen(signal);
+    }
   });
 }

@@ -27,11 +27,13 @@ import {
   ATTR_URL_FULL,
   METRIC_HTTP_CLIENT_REQUEST_DURATION,
 } from "@opentelemetry/semantic-conventions";
+import { hrTime } from "@opentelemetry/core";
 import { messageOf } from "../internal/errors.ts";
 import {
   errorTypeOf,
   newDurationHistogram,
   OTELHTTP_SCOPE_NAME,
+  OTELHTTP_SCOPE_VERSION,
   requestMethod,
   serverOf,
 } from "./semconv.ts";
@@ -100,8 +102,8 @@ export function redactedUrl(url: URL): string {
 export function newFetch(
   fetchImpl: (request: Request) => Promise<Response> = globalThis.fetch,
 ): Fetch {
-  const tracer = trace.getTracer(OTELHTTP_SCOPE_NAME);
-  const meter = metrics.getMeter(OTELHTTP_SCOPE_NAME);
+  const tracer = trace.getTracer(OTELHTTP_SCOPE_NAME, OTELHTTP_SCOPE_VERSION);
+  const meter = metrics.getMeter(OTELHTTP_SCOPE_NAME, OTELHTTP_SCOPE_VERSION);
   const requestDuration = newDurationHistogram(
     meter,
     METRIC_HTTP_CLIENT_REQUEST_DURATION,
@@ -124,9 +126,11 @@ export function newFetch(
     if (method !== request.method) {
       attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
     }
+    // Both ends from the one monotonic clock, as the server span's.
     const span = tracer.startSpan(spanMethod, {
       kind: SpanKind.CLIENT,
       attributes,
+      startTime: hrTime(start),
     });
     const ctx = trace.setSpan(context.active(), span);
     propagation.inject(ctx, request.headers, headersSetter);
@@ -153,11 +157,9 @@ export function newFetch(
         span.setAttribute(ATTR_ERROR_TYPE, errorType);
         metricAttributes[ATTR_ERROR_TYPE] = errorType;
       }
-      span.end();
-      requestDuration.record(
-        (performance.now() - start) / 1000,
-        metricAttributes,
-      );
+      const end = performance.now();
+      span.end(hrTime(end));
+      requestDuration.record((end - start) / 1000, metricAttributes);
     }
   };
 }

@@ -36,6 +36,8 @@ import {
   ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_HTTP_ROUTE,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
   ATTR_URL_PATH,
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
@@ -44,12 +46,14 @@ import {
 import {
   METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
 } from "@opentelemetry/semantic-conventions/incubating";
+import { hrTime } from "@opentelemetry/core";
 import { messageOf } from "../internal/errors.ts";
 import { TEXT_PLAIN_HEADERS } from "../internal/http.ts";
 import {
   errorTypeOf,
   newDurationHistogram,
   OTELHTTP_SCOPE_NAME,
+  OTELHTTP_SCOPE_VERSION,
   requestMethod,
   serverOf,
 } from "./semconv.ts";
@@ -102,8 +106,8 @@ const headersGetter: TextMapGetter<Headers> = {
  * ```
  */
 export function newHandler(next: ServeHandler): ServeHandler {
-  const tracer = trace.getTracer(OTELHTTP_SCOPE_NAME);
-  const meter = metrics.getMeter(OTELHTTP_SCOPE_NAME);
+  const tracer = trace.getTracer(OTELHTTP_SCOPE_NAME, OTELHTTP_SCOPE_VERSION);
+  const meter = metrics.getMeter(OTELHTTP_SCOPE_NAME, OTELHTTP_SCOPE_VERSION);
   const requestDuration = newDurationHistogram(
     meter,
     METRIC_HTTP_SERVER_REQUEST_DURATION,
@@ -118,15 +122,19 @@ export function newHandler(next: ServeHandler): ServeHandler {
   );
 
   return async function otelHandler(request, info) {
+    // Both ends of the span are given, from the one monotonic clock: the
+    // SDK would take the start from Date.now(), in whole milliseconds, and
+    // a child could then start after its parent had ended.
     const start = performance.now();
-    const url = new URL(request.url);
+    // Deno builds the URL from the Host header, which a client may send
+    // malformed ("a b", "x:99999"): that request gets a 400, not a crash.
+    const url = URL.parse(request.url);
     const { method, spanMethod } = requestMethod(request.method);
-    const scheme = url.protocol.slice(0, -1);
+    const scheme = request.url.slice(0, request.url.indexOf(":"));
     const activeAttributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method,
       [ATTR_URL_SCHEME]: scheme,
     };
-
     const parent = propagation.extract(
       ROOT_CONTEXT,
       request.headers,
@@ -135,68 +143,93 @@ export function newHandler(next: ServeHandler): ServeHandler {
     const span = tracer.startSpan(spanMethod, {
       kind: SpanKind.SERVER,
       attributes: serverSpanAttributes(request, info, url, method, scheme),
+      startTime: hrTime(start),
     }, parent);
     const state: ServerRequest = { span, spanMethod };
-    const ctx: Context = trace.setSpan(parent, span).setValue(
-      SERVER_REQUEST,
-      state,
-    );
+    const ctx = trace.setSpan(parent, span).setValue(SERVER_REQUEST, state);
 
     activeRequests.add(1, activeAttributes);
-    let response: Response;
-    let errorType: string | undefined;
-    try {
-      response = await context.with(ctx, next, undefined, request, info);
-    } catch (error) {
-      errorType = errorTypeOf(error);
-      span.recordException(error as Exception);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
-      response = new Response("500 internal server error\n", {
-        status: 500,
-        headers: TEXT_PLAIN_HEADERS,
-      });
-    }
-
-    const status = response.status;
-    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-    // For a server, 4xx is the client's fault: only 5xx marks the span.
-    if (status >= 500 && errorType === undefined) {
-      errorType = String(status);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    if (errorType !== undefined) span.setAttribute(ATTR_ERROR_TYPE, errorType);
-    span.end();
+    const { response, errorType } = url === null
+      ? { response: badHost(), errorType: undefined }
+      : await serve(ctx, next, request, info);
+    const end = performance.now();
+    endServerSpan(span, response.status, errorType, end);
 
     const metricAttributes: Attributes = {
       ...activeAttributes,
-      [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
+      [ATTR_HTTP_RESPONSE_STATUS_CODE]: response.status,
     };
     if (state.route !== undefined) {
       metricAttributes[ATTR_HTTP_ROUTE] = state.route;
     }
     if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
-    requestDuration.record(
-      (performance.now() - start) / 1000,
-      metricAttributes,
-    );
+    requestDuration.record((end - start) / 1000, metricAttributes);
     activeRequests.add(-1, activeAttributes);
     return response;
   };
 }
 
+// Calls `next` inside `ctx`; a handler that throws is answered with 500 and
+// recorded on the span.
+async function serve(
+  ctx: Context,
+  next: ServeHandler,
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+): Promise<{ response: Response; errorType?: string }> {
+  try {
+    return {
+      response: await context.with(ctx, next, undefined, request, info),
+    };
+  } catch (error) {
+    const span = trace.getSpan(ctx)!;
+    span.recordException(error as Exception);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
+    const response = new Response("500 internal server error\n", {
+      status: 500,
+      headers: TEXT_PLAIN_HEADERS,
+    });
+    return { response, errorType: errorTypeOf(error) };
+  }
+}
+
+function badHost(): Response {
+  return new Response("400 bad request: malformed Host header\n", {
+    status: 400,
+    headers: TEXT_PLAIN_HEADERS,
+  });
+}
+
+// For a server, 4xx is the client's fault: only 5xx marks the span.
+function endServerSpan(
+  span: Span,
+  status: number,
+  errorType: string | undefined,
+  end: number,
+): void {
+  span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+  if (status >= 500 && errorType === undefined) {
+    errorType = String(status);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  if (errorType !== undefined) span.setAttribute(ATTR_ERROR_TYPE, errorType);
+  span.end(hrTime(end));
+}
+
 function serverSpanAttributes(
   request: Request,
   info: Deno.ServeHandlerInfo,
-  url: URL,
+  url: URL | null,
   method: string,
   scheme: string,
 ): Attributes {
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: method,
-    [ATTR_URL_PATH]: url.pathname,
+    [ATTR_URL_PATH]: url?.pathname ?? pathOf(request.url),
     [ATTR_URL_SCHEME]: scheme,
-    // Deno builds the URL's authority from Host (or :authority in HTTP/2).
-    ...serverOf(url),
+    // Deno builds the URL's authority from Host (or :authority in HTTP/2);
+    // a malformed one names no server.
+    ...(url && serverOf(url)),
   };
   if (method !== request.method) {
     attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
@@ -207,8 +240,16 @@ function serverSpanAttributes(
   const remote = info.remoteAddr;
   if (remote.transport === "tcp" || remote.transport === "udp") {
     attributes[ATTR_CLIENT_ADDRESS] = remote.hostname;
+    attributes[ATTR_NETWORK_PEER_ADDRESS] = remote.hostname;
+    attributes[ATTR_NETWORK_PEER_PORT] = remote.port;
   }
   return attributes;
+}
+
+// The path of a URL that does not parse: what follows its authority, up to
+// the query.
+function pathOf(url: string): string {
+  return url.replace(/^[^:]*:\/\/[^/?#]*/, "").split(/[?#]/)[0] || "/";
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   DURATION_BUCKETS,
   newHandler,
   OTELHTTP_SCOPE_NAME,
+  OTELHTTP_SCOPE_VERSION,
   type ServeHandler,
   withRouteTag,
 } from "./mod.ts";
@@ -93,6 +94,7 @@ Deno.test("newHandler() creates a SERVER span per request", async (t) => {
       const span = spanNamed(sdk.spans(), "GET /items/{id}");
       assert.equal(span.kind, SpanKind.SERVER);
       assert.equal(span.instrumentationScope.name, OTELHTTP_SCOPE_NAME);
+      assert.equal(span.instrumentationScope.version, OTELHTTP_SCOPE_VERSION);
       assert.deepEqual(span.attributes, {
         "http.request.method": "GET",
         "url.path": "/items/42",
@@ -101,6 +103,8 @@ Deno.test("newHandler() creates a SERVER span per request", async (t) => {
         "server.port": 8080,
         "user_agent.original": "dice-test/1.0",
         "client.address": "127.0.0.1",
+        "network.peer.address": "127.0.0.1",
+        "network.peer.port": 50000,
         "http.route": "/items/{id}",
         "http.response.status_code": 200,
       });
@@ -225,6 +229,43 @@ Deno.test("newHandler() reports an unknown method as _OTHER", async (t) => {
     assert.deepEqual(methods, ["_OTHER", "_OTHER"]);
     assert.ok(!JSON.stringify(duration).includes("BREW"));
   });
+});
+
+// What Deno.serve hands over for a request whose Host header is malformed:
+// a URL string that does not parse. `new Request()` refuses to build one.
+function withMalformedHost(host: string): Request {
+  return {
+    url: `http://${host}/rolldice/Alice?n=1`,
+    method: "GET",
+    headers: new Headers({ host }),
+  } as Request;
+}
+
+Deno.test("newHandler() answers 400 to a malformed Host, with a span and a duration", async (t) => {
+  for (const host of ["a b", "x:99999", "x:notaport", "%zz"]) {
+    await t.step(JSON.stringify(host), async () => {
+      let status = 0;
+      const sdk = await afterRequests(async (handler, sdk) => {
+        const response = await handler(withMalformedHost(host), TEST_INFO);
+        status = response.status;
+        assert.equal(
+          await response.text(),
+          "400 bad request: malformed Host header\n",
+        );
+        await sdk.collectMetrics();
+      });
+      assert.equal(status, 400);
+      const span = spanNamed(sdk.spans(), "GET");
+      assert.equal(span.attributes["http.response.status_code"], 400);
+      assert.equal(span.attributes["url.path"], "/rolldice/Alice");
+      assert.equal(span.attributes["server.address"], undefined);
+      assert.equal(span.status.code, SpanStatusCode.UNSET);
+      const duration = sdk.metric(METRIC_HTTP_SERVER_REQUEST_DURATION)!;
+      const point = duration.dataPoints[0];
+      assert.equal((point.value as Histogram).count, 1);
+      assert.equal(point.attributes["http.response.status_code"], 400);
+    });
+  }
 });
 
 Deno.test("newHandler() marks a 5xx response as an error", async () => {

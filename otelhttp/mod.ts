@@ -23,4 +23,8 @@
 
 export * from "./fetch.ts";
 export * from "./handler.ts";
-export { DURATION_BUCKETS, OTELHTTP_SCOPE_NAME } from "./semconv.ts";
+export {
+  DURATION_BUCKETS,
+  OTELHTTP_SCOPE_NAME,
+  OTELHTTP_SCOPE_VERSION,
+} from "./semconv.ts";

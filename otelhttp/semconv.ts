@@ -26,6 +26,9 @@ import {
 /** The instrumentation scope of the telemetry that `otelhttp` records. */
 export const OTELHTTP_SCOPE_NAME = "dice/otelhttp";
 
+/** The version of `otelhttp`, which is released with the service (see deno.json). */
+export const OTELHTTP_SCOPE_VERSION = "0.1.0";
+
 /** The bucket boundaries the HTTP conventions advise for request durations, in seconds. */
 export const DURATION_BUCKETS: readonly number[] = Object.freeze([
   0.005,

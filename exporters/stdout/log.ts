@@ -51,8 +51,11 @@ export class StdoutLogRecordExporter extends StdoutExporter<ReadableLogRecord>
     out.time(record.hrTime);
     out.raw(key.ObservedTimestamp);
     out.time(record.hrTimeObserved);
-    out.raw(key.EventName);
-    out.string(record.eventName ?? "");
+    // Go's stdoutlog leaves an empty event name out.
+    if (record.eventName) {
+      out.raw(key.EventName);
+      out.string(record.eventName);
+    }
     out.raw(key.Severity);
     out.number(record.severityNumber ?? 0);
     out.raw(key.SeverityText);
@@ -87,7 +90,8 @@ export function logRecordDocument(
   return {
     Timestamp: formatTime(record.hrTime),
     ObservedTimestamp: formatTime(record.hrTimeObserved),
-    EventName: record.eventName ?? "",
+    // Go's `json:",omitempty"` tag leaves an empty event name out.
+    ...(record.eventName ? { EventName: record.eventName } : {}),
     Severity: record.severityNumber ?? 0,
     SeverityText: record.severityText ?? "",
     Body: anyValue(record.body),

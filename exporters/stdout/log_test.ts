@@ -14,6 +14,7 @@ import {
   type ReadableLogRecord,
   SimpleLogRecordProcessor,
 } from "@opentelemetry/sdk-logs";
+import { EVENT_EXCEPTION } from "@opentelemetry/semantic-conventions";
 import { parseDocuments } from "../../internal/testing.ts";
 import {
   anyTime,
@@ -99,6 +100,47 @@ Deno.test("StdoutLogRecordExporter prints the fields of Go's stdoutlog", async (
   assert.equal(record.DroppedAttributes, 0);
 });
 
+Deno.test("StdoutLogRecordExporter omits an empty EventName, as Go's stdoutlog does", async (t) => {
+  const sink = memorySink();
+  const provider = new LoggerProvider({
+    resource,
+    processors: [
+      new SimpleLogRecordProcessor({
+        exporter: new StdoutLogRecordExporter({ sink }),
+      }),
+    ],
+  });
+  const logger = provider.getLogger("test-scope");
+  logger.emit({ body: "no event name" });
+  logger.emit({ body: "an empty event name", eventName: "" });
+  logger.emit({ body: "an event", eventName: EVENT_EXCEPTION });
+  await provider.shutdown();
+  const [unset, empty, named] = parseDocuments(sink.text);
+
+  await t.step("left out when there is none", () => {
+    assert.ok(!("EventName" in unset));
+  });
+
+  await t.step("left out when empty", () => {
+    assert.ok(!("EventName" in empty));
+  });
+
+  await t.step(
+    "printed when set, between ObservedTimestamp and Severity",
+    () => {
+      assert.equal(named.EventName, EVENT_EXCEPTION);
+      const fields = Object.keys(named);
+      assert.deepEqual(
+        fields.slice(
+          fields.indexOf("ObservedTimestamp"),
+          fields.indexOf("Severity") + 1,
+        ),
+        ["ObservedTimestamp", "EventName", "Severity"],
+      );
+    },
+  );
+});
+
 // The log records that `emit` makes, as the SDK hands them to an exporter.
 async function emitted(
   emit: (emit: (record: LogRecord) => void) => void,
@@ -123,6 +165,7 @@ const inSpan = trace.setSpanContext(ROOT_CONTEXT, {
 // Log records from the SDK that take every path of the exporter.
 function emitAwkward(emit: (record: LogRecord) => void): void {
   emit({});
+  emit({ eventName: "" });
   emit({ body: HOSTILE, attributes: { list: [1, "x"], n: 2.5 } });
   emit({ body: { nested: { deep: [true] } }, eventName: "e" });
   emit({

@@ -11,13 +11,18 @@
  * terminal. Exporters that share one {@linkcode stdoutSink} never interleave
  * their documents.
  *
+ * The JavaScript SDK does not count a span's children, which Go prints as
+ * `ChildSpanCount`: register a {@linkcode ChildSpanCounter} as the first span
+ * processor of the tracer provider, or every span prints 0.
+ *
  * @example Print each span as it ends
  * ```ts
  * import { SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
- * import { StdoutSpanExporter } from "./mod.ts";
+ * import { ChildSpanCounter, StdoutSpanExporter } from "./mod.ts";
  *
  * const provider = new TracerProvider({
  *   spanProcessors: [
+ *     new ChildSpanCounter(),
  *     new SimpleSpanProcessor({
  *       exporter: new StdoutSpanExporter({ format: "compact" }),
  *     }),
@@ -38,6 +43,7 @@ export {
   type TextSink,
 } from "./sink.ts";
 export { MAX_UNWRITTEN_BYTES, type StdoutExporterOptions } from "./exporter.ts";
+export { childSpanCount, ChildSpanCounter } from "./child_span_counter.ts";
 export { spanDocument, StdoutSpanExporter } from "./trace.ts";
 export { logRecordDocument, StdoutLogRecordExporter } from "./log.ts";
 export { StdoutMetricExporter } from "./metric.ts";

@@ -2,7 +2,8 @@
  * The span exporter that prints JSON documents shaped like OpenTelemetry Go's
  * `stdouttrace`. {@linkcode spanDocument} specifies one document as objects;
  * {@linkcode StdoutSpanExporter} writes the same bytes field by field,
- * copying the fixed parts.
+ * copying the fixed parts. `ChildSpanCount` is what a `ChildSpanCounter`
+ * counted, and 0 without one.
  *
  * @module
  */
@@ -28,6 +29,7 @@ import {
   scopeDocument,
   spanContextDocument,
 } from "./document.ts";
+import { childSpanCount } from "./child_span_counter.ts";
 import { StdoutExporter } from "./exporter.ts";
 import {
   closeDocument,
@@ -74,11 +76,18 @@ export class StdoutSpanExporter extends StdoutExporter<ReadableSpan>
     // The fields that follow are the same bytes for nearly every span.
     if (isPlain(span)) out.raw(parts.plainMiddle);
     else writeMiddle(out, span, parts);
+    out.raw(key.ChildSpanCount);
+    out.number(childSpanCount(span));
     out.raw(key.Resource);
     out.raw(this.shared(span.resource, () => resourceDocument(span.resource)));
-    out.raw(key.InstrumentationScope);
     const scope = span.instrumentationScope;
-    out.raw(this.shared(scope, () => scopeDocument(scope)));
+    // Go prints the scope under its deprecated name as well: one rendering,
+    // copied twice.
+    const scopeBytes = this.shared(scope, () => scopeDocument(scope));
+    out.raw(key.InstrumentationScope);
+    out.raw(scopeBytes);
+    out.raw(key.InstrumentationLibrary);
+    out.raw(scopeBytes);
     out.raw(parts.closeDocument);
   }
 }
@@ -89,6 +98,7 @@ export class StdoutSpanExporter extends StdoutExporter<ReadableSpan>
  * `render`.
  */
 export function spanDocument(span: ReadableSpan): Record<string, unknown> {
+  const scope = scopeDocument(span.instrumentationScope);
   return {
     Name: span.name,
     SpanContext: spanContextDocument(span.spanContext()),
@@ -103,8 +113,12 @@ export function spanDocument(span: ReadableSpan): Record<string, unknown> {
     DroppedAttributes: span.droppedAttributesCount,
     DroppedEvents: span.droppedEventsCount,
     DroppedLinks: span.droppedLinksCount,
+    ChildSpanCount: childSpanCount(span),
     Resource: resourceDocument(span.resource),
-    InstrumentationScope: scopeDocument(span.instrumentationScope),
+    InstrumentationScope: scope,
+    // Go's SpanStub still carries the scope under its deprecated name too,
+    // and jq paths written against older output read that one.
+    InstrumentationLibrary: scope,
   };
 }
 
@@ -194,8 +208,10 @@ const SPAN_FIELDS = [
   "DroppedAttributes",
   "DroppedEvents",
   "DroppedLinks",
+  "ChildSpanCount",
   "Resource",
   "InstrumentationScope",
+  "InstrumentationLibrary",
 ] as const;
 
 const SPAN_CONTEXT_FIELDS = [

@@ -25,6 +25,7 @@ import {
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
+  type Span,
   type SpanLimits,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
@@ -40,6 +41,8 @@ import {
   resource,
 } from "./_test_utils.ts";
 import {
+  childSpanCount,
+  ChildSpanCounter,
   type ConsoleFormat,
   formatTime,
   render,
@@ -49,8 +52,8 @@ import {
   type TextSink,
 } from "./mod.ts";
 
-// A tracer provider that exports each span, as it ends, to a
-// StdoutSpanExporter writing to `sink`.
+// A tracer provider that counts children, as the service's does, and
+// exports each span, as it ends, to a StdoutSpanExporter writing to `sink`.
 function stdoutTracerProvider(
   sink: TextSink,
   options: { format?: ConsoleFormat; spanLimits?: SpanLimits } = {},
@@ -59,6 +62,7 @@ function stdoutTracerProvider(
     resource,
     spanLimits: options.spanLimits,
     spanProcessors: [
+      new ChildSpanCounter(),
       new SimpleSpanProcessor({
         exporter: new StdoutSpanExporter({ sink, format: options.format }),
       }),
@@ -187,6 +191,142 @@ Deno.test("StdoutSpanExporter prints the fields of Go's stdouttrace", async (t) 
       SchemaURL: "",
     });
   });
+
+  await t.step(
+    "the scope under its old name too, as InstrumentationLibrary",
+    () => {
+      assert.equal(parent.InstrumentationLibrary.Name, "test-scope");
+      assert.deepEqual(
+        child.InstrumentationLibrary,
+        child.InstrumentationScope,
+      );
+    },
+  );
+
+  await t.step("the fields in the order of Go's SpanStub", () => {
+    assert.deepEqual(Object.keys(child), GO_SPAN_STUB_FIELDS);
+    assert.deepEqual(Object.keys(parent), GO_SPAN_STUB_FIELDS);
+  });
+});
+
+// The fields of opentelemetry-go's sdk/trace/tracetest SpanStub, which
+// stdouttrace prints, in their order.
+const GO_SPAN_STUB_FIELDS = [
+  "Name",
+  "SpanContext",
+  "Parent",
+  "SpanKind",
+  "StartTime",
+  "EndTime",
+  "Attributes",
+  "Events",
+  "Links",
+  "Status",
+  "DroppedAttributes",
+  "DroppedEvents",
+  "DroppedLinks",
+  "ChildSpanCount",
+  "Resource",
+  "InstrumentationScope",
+  "InstrumentationLibrary",
+];
+
+// A parent with two children, one of them with an error status, so that
+// both the plain and the other middle of a document precede a count; then
+// a child of a remote parent, and a child started once its parent ended.
+function recordFamily(tracer: Tracer): void {
+  const parent = tracer.startSpan("parent");
+  const inParent = trace.setSpan(ROOT_CONTEXT, parent);
+  tracer.startSpan("first", {}, inParent).end();
+  const second = tracer.startSpan("second", {}, inParent);
+  second.setStatus({ code: SpanStatusCode.ERROR });
+  second.end();
+  parent.end();
+  tracer.startSpan("late", {}, inParent).end();
+  tracer.startSpan("remote child", {}, remoteParent).end();
+}
+
+Deno.test("StdoutSpanExporter prints ChildSpanCount as Go's SDK counts children", async (t) => {
+  const sink = memorySink();
+  const provider = stdoutTracerProvider(sink);
+  recordFamily(provider.getTracer("test-scope"));
+  await provider.shutdown();
+  const documents = parseDocuments(sink.text) as Json[];
+  const counts = Object.fromEntries(
+    documents.map((document) => [document.Name, document.ChildSpanCount]),
+  );
+
+  await t.step("a parent with two children prints 2", () => {
+    assert.equal(counts.parent, 2);
+  });
+
+  await t.step("each child prints 0", () => {
+    assert.equal(counts.first, 0);
+    assert.equal(counts.second, 0);
+  });
+
+  await t.step("a child started once its parent ended does not count", () => {
+    assert.equal(counts.late, 0);
+    assert.equal(counts.parent, 2);
+  });
+
+  await t.step("a child of a remote parent does not count", () => {
+    assert.equal(counts["remote child"], 0);
+    assert.equal(childSpanCount(trace.getSpan(remoteParent)!), 0);
+  });
+});
+
+Deno.test("StdoutSpanExporter prints ChildSpanCount 0 without a ChildSpanCounter", async () => {
+  const sink = memorySink();
+  const provider = new TracerProvider({
+    resource,
+    spanProcessors: [
+      new SimpleSpanProcessor({ exporter: new StdoutSpanExporter({ sink }) }),
+    ],
+  });
+  recordFamily(provider.getTracer("test-scope"));
+  await provider.shutdown();
+  const documents = parseDocuments(sink.text) as Json[];
+  assert.deepEqual(
+    documents.map((document) => [document.Name, document.ChildSpanCount]),
+    [
+      ["first", 0],
+      ["second", 0],
+      ["parent", 0],
+      ["late", 0],
+      ["remote child", 0],
+    ],
+  );
+});
+
+Deno.test("ChildSpanCounter counts a child only under a parent of its trace", async (t) => {
+  const provider = new TracerProvider({ resource });
+  const tracer = provider.getTracer("test-scope");
+  const counter = new ChildSpanCounter();
+  // SDK spans, which is what the SDK hands a processor.
+  const start = (name: string) => tracer.startSpan(name) as unknown as Span;
+
+  await t.step("a recording parent in the same trace", () => {
+    const parent = start("parent");
+    const inParent = trace.setSpan(ROOT_CONTEXT, parent);
+    const child = tracer.startSpan("child", {}, inParent) as unknown as Span;
+    counter.onStart(child, inParent);
+    assert.equal(childSpanCount(parent), 1);
+  });
+
+  await t.step("not a parent in another trace", () => {
+    const parent = start("parent");
+    counter.onStart(start("stranger"), trace.setSpan(ROOT_CONTEXT, parent));
+    assert.equal(childSpanCount(parent), 0);
+  });
+
+  await t.step("not without a parent", () => {
+    const root = start("root");
+    counter.onStart(root, ROOT_CONTEXT);
+    assert.equal(childSpanCount(root), 0);
+  });
+
+  await provider.shutdown();
 });
 
 Deno.test("StdoutSpanExporter never lets a control character reach the terminal", async (t) => {
@@ -323,7 +463,10 @@ async function recordSpans(
   const provider = new TracerProvider({
     resource,
     spanLimits,
-    spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
+    spanProcessors: [
+      new ChildSpanCounter(),
+      new SimpleSpanProcessor({ exporter: spans }),
+    ],
   });
   record(provider.getTracer("test-scope", "1.2.3"));
   await provider.forceFlush();
@@ -450,6 +593,9 @@ async function awkwardSpans(): Promise<Record<string, ReadableSpan[]>> {
     ),
     "a remote parent with a trace state": await recordSpans((tracer) =>
       tracer.startSpan("child", {}, remoteParent).end()
+    ),
+    "parents with counted children, plain and not": await recordSpans(
+      recordFamily,
     ),
     "what the span limits dropped": await recordSpans(
       recordDropped,

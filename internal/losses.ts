@@ -1,0 +1,165 @@
+/**
+ * Telemetry that the SDK loses is said on stderr, never only counted.
+ *
+ * The batch processors count what they drop (a full queue) and what their
+ * exporter failed to deliver, but only into a meter provider they are given
+ * (the `otel.sdk.processor.*` metrics), and those metrics are opt-in here,
+ * as their Go counterparts are. So the processors are always given
+ * {@linkcode LossReporter.meterProvider}: it passes every measurement on to
+ * the real self-observability provider when there is one, and says each
+ * loss on stderr, at most one line per signal and reason per window, with
+ * the total at shutdown.
+ *
+ * @module
+ */
+
+import {
+  type Attributes,
+  type Counter,
+  createNoopMeter,
+  type Meter,
+  type MeterProvider,
+} from "@opentelemetry/api";
+import { ATTR_ERROR_TYPE } from "@opentelemetry/semantic-conventions";
+
+// The processors' counters, and what they count.
+const PROCESSED: Record<string, string> = {
+  "otel.sdk.processor.span.processed": "span",
+  "otel.sdk.processor.log.processed": "log record",
+};
+
+function counted(count: number, unit: string): string {
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+}
+
+function wereLost(things: string[], count: number): string {
+  return `${things.join(" and ")} ${count === 1 ? "was" : "were"} lost`;
+}
+
+// Why an item was lost, by its error.type, in words with the setting to change.
+const REASONS: Record<string, string> = {
+  queue_full: "the batch queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE or " +
+    "OTEL_BLRP_MAX_QUEUE_SIZE, or export faster)",
+};
+
+interface Tally {
+  /** Lost since the last line. */
+  unsaid: number;
+  total: number;
+  saidAt: number;
+}
+
+/** Options of {@linkcode LossReporter}; every field has a default. */
+export interface LossReporterOptions {
+  /** Says one line on stderr. */
+  warn: (message: string) => void;
+  /**
+   * Receives every measurement too, for the `otel.sdk.*` metrics.
+   *
+   * @default {undefined} the measurements are not kept
+   */
+  selfObservability?: MeterProvider;
+  /**
+   * How long after a line the same loss waits for the next one, in ms.
+   *
+   * @default {10000}
+   */
+  windowMillis?: number;
+  /**
+   * The clock, in milliseconds.
+   *
+   * @default {performance.now}
+   */
+  now?: () => number;
+}
+
+/** Says on stderr what the batch processors drop or fail to export. */
+export class LossReporter {
+  readonly #options: Required<Omit<LossReporterOptions, "selfObservability">>;
+  readonly #inner?: MeterProvider;
+  readonly #tallies = new Map<string, Tally>();
+
+  constructor(options: LossReporterOptions) {
+    this.#options = {
+      windowMillis: 10_000,
+      now: () => performance.now(),
+      ...options,
+    };
+    this.#inner = options.selfObservability;
+  }
+
+  /** The meter provider to give the processors as `selfObsMeterProvider`. */
+  get meterProvider(): MeterProvider {
+    return {
+      getMeter: (name, version, options) => this.#meter(name, version, options),
+    };
+  }
+
+  /** Says what was lost and not said yet, and the totals; once at shutdown. */
+  flush(): void {
+    for (const [key, tally] of this.#tallies) {
+      if (tally.unsaid > 0) this.#say(key, tally);
+    }
+    const totals = new Map<string, number>();
+    for (const [key, tally] of this.#tallies) {
+      const unit = key.split("\n")[0];
+      totals.set(unit, (totals.get(unit) ?? 0) + tally.total);
+    }
+    if (totals.size > 0) {
+      const all = [...totals].map(([unit, total]) => counted(total, unit));
+      const count = [...totals.values()].reduce((sum, total) => sum + total);
+      this.#options.warn(`in all, ${wereLost(all, count)}`);
+    }
+  }
+
+  #meter(
+    name: string,
+    version?: string,
+    options?: Parameters<MeterProvider["getMeter"]>[2],
+  ): Meter {
+    const meter = this.#inner?.getMeter(name, version, options) ??
+      createNoopMeter();
+    // Everything as the inner meter does it, but the processors' counters.
+    const lossMeter: Meter = Object.create(meter);
+    lossMeter.createCounter = (counterName, counterOptions) =>
+      this.#counting(
+        meter.createCounter(counterName, counterOptions),
+        PROCESSED[counterName],
+      );
+    return lossMeter;
+  }
+
+  #counting(counter: Counter, unit: string | undefined): Counter {
+    if (unit === undefined) return counter;
+    return {
+      add: (value: number, attributes?: Attributes) => {
+        counter.add(value, attributes);
+        const reason = attributes?.[ATTR_ERROR_TYPE];
+        if (reason !== undefined) this.#lost(unit, String(reason), value);
+      },
+    };
+  }
+
+  #lost(unit: string, reason: string, count: number): void {
+    const key = `${unit}\n${reason}`;
+    let tally = this.#tallies.get(key);
+    if (!tally) {
+      tally = { unsaid: 0, total: 0, saidAt: -Infinity };
+      this.#tallies.set(key, tally);
+    }
+    tally.unsaid += count;
+    tally.total += count;
+    if (this.#options.now() - tally.saidAt >= this.#options.windowMillis) {
+      this.#say(key, tally);
+    }
+  }
+
+  #say(key: string, tally: Tally): void {
+    const [unit, reason] = key.split("\n");
+    const why = REASONS[reason] ?? `their export failed (${reason})`;
+    const lost = wereLost([counted(tally.unsaid, unit)], tally.unsaid);
+    this.#options.warn(`${lost}: ${why}`);
+    tally.unsaid = 0;
+    tally.saidAt = this.#options.now();
+  }
+}

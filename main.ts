@@ -11,6 +11,7 @@
  */
 
 import {
+  type Config,
   ConfigError,
   isDenoTelemetryEnabled,
   readConfig,
@@ -18,9 +19,10 @@ import {
 import { messageOf } from "./internal/errors.ts";
 import { TEXT_PLAIN_HEADERS } from "./internal/http.ts";
 import { type RouteHandler, ServeMux } from "./internal/mux.ts";
+import { type ResilientServer, serveResilient } from "./internal/serve.ts";
 import { shutdownSignal } from "./internal/signals.ts";
 import { logToStderr } from "./internal/stderr.ts";
-import { stdoutSink } from "./exporters/stdout/mod.ts";
+import { type StdoutSink, stdoutSink } from "./exporters/stdout/mod.ts";
 import { setupOTelSDK } from "./otel.ts";
 import * as otelhttp from "./otelhttp/mod.ts";
 import { newRollDice } from "./rolldice.ts";
@@ -56,22 +58,8 @@ function serviceUnavailable(): Response {
 
 /** Runs the service until a shutdown signal; returns the exit code. */
 async function main(): Promise<number> {
-  const env = (name: string) => Deno.env.get(name);
-  if (isDenoTelemetryEnabled(env)) {
-    logToStderr(
-      "OTEL_DENO is set: Deno's built-in OpenTelemetry would replace this " +
-        "service's SDK and its exporters; unset OTEL_DENO to run dice",
-    );
-    return 1;
-  }
-  let config;
-  try {
-    config = readConfig(env, logToStderr);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    logToStderr(error.message);
-    return 2;
-  }
+  const config = readSettings();
+  if (typeof config === "number") return config;
 
   // Listen for signals before anything else, so that none is missed.
   const signal = shutdownSignal((code, signal) => {
@@ -83,19 +71,8 @@ async function main(): Promise<number> {
   // stops the service before it has any telemetry to flush. The moment
   // in between is answered with 503.
   let handler: otelhttp.ServeHandler = serviceUnavailable;
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve(
-      { port: config.port, hostname: "0.0.0.0", onListen() {} },
-      (request, info) => handler(request, info),
-    );
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-    logToStderr(
-      `port ${config.port} is already in use; set PORT to a free port`,
-    );
-    return 1;
-  }
+  const server = listen(config.port, (request, info) => handler(request, info));
+  if (server === undefined) return 1;
 
   // Held here, so that a shutdown that runs out of time can say how much
   // telemetry never reached stdout.
@@ -110,34 +87,79 @@ async function main(): Promise<number> {
   }
   handler = newHTTPHandler();
   const { hostname, port } = server.addr;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   logToStderr(
-    `listening on http://${hostname}:${port}/ ` +
+    `listening on http://${host}:${port}/ ` +
       `(try http://localhost:${port}/rolldice/Alice)`,
   );
 
   logToStderr(`${await signal}: shutting down (send it again to exit at once)`);
-  // A stuck client or a stdout nobody reads must not keep the process
-  // alive until the platform kills it without a word.
-  const deadline = setTimeout(() => {
-    logToStderr(
-      `shutdown did not finish within ${config.shutdownTimeoutMillis} ms ` +
-        "(DICE_SHUTDOWN_TIMEOUT); exiting without waiting any longer" +
-        (sink.unwritten > 0
-          ? `: ${sink.unwritten} bytes of telemetry never reached stdout`
-          : ""),
-    );
-    Deno.exit(1);
-  }, config.shutdownTimeoutMillis);
+  const deadline = exitAfter(config.shutdownTimeoutMillis, sink);
   await server.shutdown();
-  try {
-    await otelShutdown();
-  } catch (error) {
-    // Telemetry that could not be delivered is no reason to fail the
-    // shutdown a platform asked for: say what was lost, and exit 0.
-    logToStderr(messageOf(error));
-  }
+  // Telemetry that could not be delivered is no reason to fail the
+  // shutdown a platform asked for: say what was lost, and exit 0.
+  await otelShutdown().catch((error) => logToStderr(messageOf(error)));
   clearTimeout(deadline);
   return 0;
+}
+
+// The configuration, or the exit code when the service must not start.
+function readSettings(): Config | number {
+  const env = (name: string) => Deno.env.get(name);
+  if (isDenoTelemetryEnabled(env)) {
+    logToStderr(
+      "OTEL_DENO is set: Deno's built-in OpenTelemetry would replace this " +
+        "service's SDK and its exporters; unset OTEL_DENO to run dice",
+    );
+    return 1;
+  }
+  try {
+    return readConfig(env, logToStderr);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    logToStderr(error.message);
+    return 2;
+  }
+}
+
+// Listens on both address families, as Go's ":8080" does, or on IPv4
+// alone where this machine has no IPv6; undefined when the port is taken.
+function listen(
+  port: number,
+  handler: otelhttp.ServeHandler,
+): ResilientServer | undefined {
+  for (const hostname of ["::", "0.0.0.0"]) {
+    try {
+      return serveResilient({ port, hostname }, handler, { warn: logToStderr });
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) {
+        logToStderr(`port ${port} is already in use; set PORT to a free port`);
+        return undefined;
+      }
+      if (hostname === "0.0.0.0") throw error;
+      logToStderr(
+        `cannot listen on IPv6 (${messageOf(error)}); listening on IPv4 only`,
+      );
+    }
+  }
+}
+
+// A stuck client or a stdout nobody reads must not keep the process alive
+// until the platform kills it without a word.
+function exitAfter(
+  millis: number,
+  sink: StdoutSink,
+): ReturnType<typeof setTimeout> {
+  return setTimeout(() => {
+    const unwritten = sink.unwritten > 0
+      ? `: ${sink.unwritten} bytes of telemetry never reached stdout`
+      : "";
+    logToStderr(
+      `shutdown did not finish within ${millis} ms (DICE_SHUTDOWN_TIMEOUT); ` +
+        `exiting without waiting any longer${unwritten}`,
+    );
+    Deno.exit(1);
+  }, millis);
 }
 
 if (import.meta.main) {

@@ -146,7 +146,7 @@ Deno.test("deno task start: a terminal's Ctrl+C flushes every signal and exits 0
         line.startsWith("dice:")
       );
       assert.equal(lines.length, 2, stderr);
-      assert.match(lines[0], /^dice: listening on http:\/\/0\.0\.0\.0:\d+\/ /);
+      assert.match(lines[0], /^dice: listening on http:\/\/\[::\]:\d+\/ /);
       assert.equal(
         lines[1],
         "dice: SIGINT: shutting down (send it again to exit at once)",
@@ -417,6 +417,80 @@ Deno.test("main.ts refuses a bad setting with one line on stderr", async (t) => 
       assert.doesNotMatch(lines[0], /secret/);
     });
   }
+});
+
+Deno.test("main.ts outlives a flood of idle connections that exhausts its file descriptors", async (t) => {
+  // A limit of 200 descriptors, so that 300 idle connections exhaust it.
+  const service = await startService([
+    "prlimit",
+    "--nofile=200:200",
+    "deno",
+    "run",
+    "-P",
+    "main.ts",
+  ]);
+  const url = `http://127.0.0.1:${service.port}/rolldice/Alice`;
+  const flood: Deno.TcpConn[] = [];
+  await t.step(
+    "keeps running while 300 idle connections are open",
+    async () => {
+      for (let i = 0; i < 300; i++) {
+        const conn = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: service.port,
+        })
+          .catch(() => undefined);
+        if (conn) flood.push(conn);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(service.hasExited(), false);
+    },
+  );
+  await t.step("answers again once the flood has closed", async () => {
+    for (const conn of flood) conn.close();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await fetch(url).then(async (response) => {
+        await response.body?.cancel();
+        return response.status;
+      }, () => 0);
+    }
+    assert.equal(status, 200);
+  });
+  await t.step("Ctrl+C still flushes everything and exits 0", async () => {
+    await service.signalGroup("INT");
+    const { code, stdout, stderr } = await service.exited();
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /Uncaught|error: /);
+    assert.match(
+      stderr,
+      /^dice: cannot accept connections on port \d+ \(.*Too many open files.*\)/m,
+    );
+    const documents = parseDocuments(stdout);
+    assert.ok(documents.some((doc) => doc.Name === "GET /rolldice/{player}"));
+    assert.ok(documents.some((doc) => doc.ScopeMetrics !== undefined));
+  });
+});
+
+Deno.test("main.ts answers on IPv4 and IPv6 alike", async () => {
+  const service = await startService(["deno", "run", "-P", "main.ts"]);
+  for (const host of ["127.0.0.1", "[::1]"]) {
+    const response = await fetch(
+      `http://${host}:${service.port}/rolldice/Alice`,
+    );
+    assert.match(await response.text(), /^[1-6]\n$/, host);
+  }
+  await service.signalGroup("INT");
+  const { code, stdout, stderr } = await service.exited();
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /^dice: listening on http:\/\/\[::\]:\d+\//m);
+  const clients = parseDocuments(stdout)
+    .filter((doc) => doc.Name === "GET /rolldice/{player}")
+    .map((doc) =>
+      doc.Attributes.find((kv: Json) => kv.Key === "client.address").Value.Value
+    );
+  assert.deepEqual(clients.sort(), ["127.0.0.1", "::1"]);
 });
 
 /** Sends raw bytes to the service and returns what comes back until it closes. */
@@ -717,6 +791,19 @@ Deno.test("deno.json runs every Deno command of every task with -P, never -A", (
   }
 });
 
+Deno.test("deno.json turns off the Deno CLI's update check in every task", () => {
+  // Otherwise `deno run` may connect to Deno's download host, which the
+  // service's permission set does not name.
+  for (const [name, task] of Object.entries(denoJson.tasks)) {
+    let exported = false;
+    for (const part of task.command.split("&&").map((p) => p.trim())) {
+      if (part === "export DENO_NO_UPDATE_CHECK=1") exported = true;
+      if (!/(^|\s)deno\s/.test(part) || exported) continue;
+      assert.match(part, /^DENO_NO_UPDATE_CHECK=1 deno\s/, `${name}: ${part}`);
+    }
+  }
+});
+
 Deno.test("deno.json declares each permission set once and uses it by name", () => {
   assert.deepEqual(Object.keys(denoJson.permissions), [
     "default",
@@ -757,6 +844,8 @@ const descriptors = {
   "env OTEL_SERVICE_NAME": { name: "env", variable: "OTEL_SERVICE_NAME" },
   "env DICE_CONSOLE_FORMAT": { name: "env", variable: "DICE_CONSOLE_FORMAT" },
   "listen 0.0.0.0:8080": { name: "net", host: "0.0.0.0:8080" },
+  "listen [::]:8080": { name: "net", host: "[::]:8080" },
+  "sys ca": { name: "sys", kind: "ca" },
   "connect localhost:4318": { name: "net", host: "localhost:4318" },
   "env HOME": { name: "env", variable: "HOME" },
   "connect example.com:443": { name: "net", host: "example.com:443" },
@@ -788,6 +877,8 @@ console.log(JSON.stringify(states));
       "env OTEL_SERVICE_NAME": "granted",
       "env DICE_CONSOLE_FORMAT": "granted",
       "listen 0.0.0.0:8080": "granted",
+      "listen [::]:8080": "granted",
+      "sys ca": "granted",
       "connect localhost:4318": "granted",
       "env HOME": "prompt",
       "connect example.com:443": "prompt",

@@ -239,11 +239,20 @@ function serverSpanAttributes(
   // The peer's address, not X-Forwarded-For: nothing in the request is trusted.
   const remote = info.remoteAddr;
   if (remote.transport === "tcp" || remote.transport === "udp") {
-    attributes[ATTR_CLIENT_ADDRESS] = remote.hostname;
-    attributes[ATTR_NETWORK_PEER_ADDRESS] = remote.hostname;
+    const address = unmapped(remote.hostname);
+    attributes[ATTR_CLIENT_ADDRESS] = address;
+    attributes[ATTR_NETWORK_PEER_ADDRESS] = address;
     attributes[ATTR_NETWORK_PEER_PORT] = remote.port;
   }
   return attributes;
+}
+
+// A socket listening on both families (`::`) sees an IPv4 client as
+// `::ffff:127.0.0.1`; Go's otelhttp, like any reader, shows `127.0.0.1`.
+function unmapped(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".")
+    ? address.slice(7)
+    : address;
 }
 
 // The path of a URL that does not parse: what follows its authority, up to

@@ -241,6 +241,30 @@ function withMalformedHost(host: string): Request {
   } as Request;
 }
 
+Deno.test("newHandler() records the peer of either address family as Go does", async (t) => {
+  const peers: Array<[string, string]> = [
+    ["::ffff:192.0.2.7", "192.0.2.7"],
+    ["::1", "::1"],
+    ["2001:db8::ffff:1", "2001:db8::ffff:1"],
+    ["203.0.113.9", "203.0.113.9"],
+  ];
+  for (const [hostname, address] of peers) {
+    await t.step(hostname, async () => {
+      const info = {
+        ...TEST_INFO,
+        remoteAddr: { transport: "tcp" as const, hostname, port: 4242 },
+      };
+      const sdk = await afterRequests(async (handler) => {
+        await handler(new Request("http://dice.test/items/1"), info);
+      });
+      const span = spanNamed(sdk.spans(), "GET /items/{id}");
+      assert.equal(span.attributes["client.address"], address);
+      assert.equal(span.attributes["network.peer.address"], address);
+      assert.equal(span.attributes["network.peer.port"], 4242);
+    });
+  }
+});
+
 Deno.test("newHandler() answers 400 to a malformed Host, with a span and a duration", async (t) => {
   for (const host of ["a b", "x:99999", "x:notaport", "%zz"]) {
     await t.step(JSON.stringify(host), async () => {

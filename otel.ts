@@ -147,23 +147,15 @@ export async function setupOTelSDK(
   defer(() => reportDropped(sink, warn));
 
   try {
-    register(
-      context.setGlobalContextManager(new AsyncLocalStorageContextManager()),
-      "context manager",
-    );
-    add(() => context.disable());
-    register(
-      propagation.setGlobalPropagator(newPropagator(config.propagators)),
-      "propagator",
-    );
-    add(() => propagation.disable());
+    const contextManager = new AsyncLocalStorageContextManager();
+    add(register(context, context.setGlobalContextManager(contextManager)));
+    const propagator = newPropagator(config.propagators);
+    add(register(propagation, propagation.setGlobalPropagator(propagator)));
     // OTEL_SDK_DISABLED: context still propagates, nothing is recorded.
     if (config.sdkDisabled) return shutdown;
 
     const resource = newResource(config.resourceAttributes);
     const stdout = { sink, format: config.consoleFormat };
-    // First, so that the span and log record processors can count what they
-    // export and drop in it, when the otel.sdk.* metrics are on.
     const meterProvider = newMeterProvider(
       resource,
       config,
@@ -171,15 +163,12 @@ export async function setupOTelSDK(
         ? [options.metricExporter]
         : newMetricExporters(config.metrics, stdout),
     );
-    // Beside the others, not after them: with a collector that never
-    // answers, the whole shutdown then takes one export timeout, not two.
-    add(within(
-      () => meterProvider.shutdown(),
-      exportBudget(config.metrics),
-      "the meter provider",
-    ));
-    register(metrics.setGlobalMeterProvider(meterProvider), "meter provider");
-    add(() => metrics.disable());
+    // Beside the others, not after them: against a collector that never
+    // answers, the whole shutdown then takes one export timeout.
+    add(shutdownWithin(meterProvider, config.metrics));
+    add(register(metrics, metrics.setGlobalMeterProvider(meterProvider)));
+    // The processors count what they lose in it: said on stderr, and in
+    // the otel.sdk.* metrics with DICE_SDK_METRICS.
     const selfObs = config.sdkMetrics ? meterProvider : undefined;
     const losses = new LossReporter({ warn, selfObservability: selfObs });
     defer(() => losses.flush());
@@ -192,13 +181,8 @@ export async function setupOTelSDK(
         : newSpanExporters(config.traces, stdout, selfObs),
       losses.meterProvider,
     );
-    add(within(
-      () => tracerProvider.shutdown(),
-      exportBudget(config.traces),
-      "the tracer provider",
-    ));
-    register(trace.setGlobalTracerProvider(tracerProvider), "tracer provider");
-    add(() => trace.disable());
+    add(shutdownWithin(tracerProvider, config.traces));
+    add(register(trace, trace.setGlobalTracerProvider(tracerProvider)));
 
     const loggerProvider = newLoggerProvider(
       resource,
@@ -208,13 +192,8 @@ export async function setupOTelSDK(
         : newLogRecordExporters(config.logs, stdout, selfObs),
       losses.meterProvider,
     );
-    add(within(
-      () => loggerProvider.shutdown(),
-      exportBudget(config.logs),
-      "the logger provider",
-    ));
-    register(logs.setGlobalLoggerProvider(loggerProvider), "logger provider");
-    add(() => logs.disable());
+    add(shutdownWithin(loggerProvider, config.logs));
+    add(register(logs, logs.setGlobalLoggerProvider(loggerProvider)));
   } catch (error) {
     await shutdown().catch((cleanupError) => {
       throw new AggregateError([error, cleanupError], messageOf(error));
@@ -226,22 +205,45 @@ export async function setupOTelSDK(
 
 // The API refuses to replace a global that is already set, and says so only
 // through diag; Deno's built-in telemetry (OTEL_DENO=true) is the usual cause.
-function register(registered: boolean, what: string): void {
-  if (registered) return;
-  throw new Error(
-    `cannot register the OpenTelemetry ${what}: another SDK already owns the ` +
-      "global API (Deno's built-in telemetry does when OTEL_DENO=true; unset it)",
-  );
+// Returns the undo, for the shutdown.
+function register(api: { disable(): void }, registered: boolean): () => void {
+  if (!registered) {
+    throw new Error(
+      `cannot register the OpenTelemetry ${GLOBALS.get(api)}: another SDK ` +
+        "already owns the global API (Deno's built-in telemetry does when " +
+        "OTEL_DENO=true; unset it)",
+    );
+  }
+  return () => api.disable();
 }
+
+const GLOBALS = new Map<unknown, string>([
+  [context, "context manager"],
+  [propagation, "propagator"],
+  [metrics, "meter provider"],
+  [trace, "tracer provider"],
+  [logs, "logger provider"],
+]);
 
 // A batch processor waits for the export in flight, then exports what is
 // left: against a collector that never answers, two OTLP timeouts or more.
 // One is what a shutdown promises; what is not out by then is lost anyway.
 const SHUTDOWN_MARGIN_MILLIS = 500;
 
-function exportBudget(signal: SignalConfig): number | undefined {
-  if (!signal.exporters.includes("otlp")) return undefined;
-  return signal.timeoutMillis + SHUTDOWN_MARGIN_MILLIS;
+function shutdownWithin(
+  provider: { shutdown(): Promise<void> },
+  signal: SignalConfig,
+): () => Promise<void> {
+  const budget = signal.exporters.includes("otlp")
+    ? signal.timeoutMillis + SHUTDOWN_MARGIN_MILLIS
+    : undefined;
+  return within(() => provider.shutdown(), budget, providerName(provider));
+}
+
+function providerName(provider: object): string {
+  if (provider instanceof TracerProvider) return "the tracer provider";
+  if (provider instanceof MeterProvider) return "the meter provider";
+  return "the logger provider";
 }
 
 function reportDropped(sink: StdoutSink, warn: (message: string) => void) {

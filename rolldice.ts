@@ -44,14 +44,14 @@ export function newRollDice(random: () => number = Math.random): RouteHandler {
   });
 
   return function rolldice(_request, pathValues) {
-    // As Go's tracer.Start returns the context that holds the new span, and
-    // its logger takes that context: the log record carries the roll span's
-    // trace and span IDs. Passed by hand rather than made active with
-    // startActiveSpan, which would cost one more context switch per request.
     // Every time comes from hrTime(), the SDK's monotonic high-resolution
     // clock: left to itself, the SDK takes a span's start from Date.now(),
     // in whole milliseconds, and the roll could start after its parent ended.
     const span = tracer.startSpan("roll", { startTime: hrTime() });
+    // As Go's tracer.Start returns the context that holds the new span, and
+    // its logger takes that context: the log record carries the roll span's
+    // trace and span IDs. Passed by hand rather than made active with
+    // startActiveSpan, which would cost one more context switch per request.
     const ctx = trace.setSpan(context.active(), span);
     try {
       const roll = 1 + Math.floor(random() * 6);
@@ -71,9 +71,7 @@ export function newRollDice(random: () => number = Math.random): RouteHandler {
       });
       span.setAttribute(ATTR_ROLL_VALUE, roll);
       rollCnt.add(1, { [ATTR_ROLL_VALUE]: roll }, ctx);
-      return new Response(`${roll}\n`, {
-        headers: TEXT_PLAIN_HEADERS,
-      });
+      return new Response(`${roll}\n`, { headers: TEXT_PLAIN_HEADERS });
     } finally {
       span.end(hrTime());
     }

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import type { ConsoleFormat, TextSink } from "./mod.ts";
+import type { ExportResult } from "@opentelemetry/core";
+import { type ConsoleFormat, render, type TextSink } from "./mod.ts";
 
 /** Both console formats, for tests that hold for each. */
 export const FORMATS: readonly ConsoleFormat[] = ["pretty", "compact"];
@@ -71,4 +72,36 @@ export const anyTime: fc.Arbitrary<[number, number]> = fc.tuple(
 export function assertBytesOf(bytes: Uint8Array, text: string): void {
   assert.equal(new TextDecoder().decode(bytes), text);
   assert.deepEqual(bytes, new TextEncoder().encode(text));
+}
+
+/** What {@linkcode assertWritesAsDocuments} needs of an exporter. */
+interface ItemExporter<T> {
+  export(items: T[], resultCallback: (result: ExportResult) => void): void;
+}
+
+/**
+ * Asserts over arbitrary `items` that an exporter of each format writes
+ * each item byte for byte as `render(document(item), format)` does: the
+ * fast writer against the readable specification.
+ */
+export function assertWritesAsDocuments<T>(
+  items: fc.Arbitrary<T>,
+  newExporter: (
+    options: { sink: TextSink; format: ConsoleFormat },
+  ) => ItemExporter<T>,
+  document: (item: T) => unknown,
+): void {
+  const exporters = Object.fromEntries(FORMATS.map((format) => {
+    const sink = bytesSink();
+    return [format, { sink, exporter: newExporter({ sink, format }) }];
+  }));
+  fc.assert(
+    fc.property(items, fc.constantFrom(...FORMATS), (item, format) => {
+      const { sink, exporter } = exporters[format];
+      // The sink takes the export's bytes before export() returns.
+      exporter.export([item], () => {});
+      assertBytesOf(sink.exports.pop()!, render(document(item), format));
+    }),
+    { numRuns: 400 },
+  );
 }

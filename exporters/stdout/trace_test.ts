@@ -33,6 +33,7 @@ import { type Json, parseDocuments } from "../../internal/testing.ts";
 import {
   anyTime,
   assertBytesOf,
+  assertWritesAsDocuments,
   awkwardString,
   bytesSink,
   FORMATS,
@@ -692,25 +693,9 @@ const anySpanFields = fc.record({
 
 Deno.test("StdoutSpanExporter writes any span byte for byte as render(spanDocument(span)) does (property)", async () => {
   const [base] = await recordSpans(recordChildAndParent);
-  const exporters = Object.fromEntries(FORMATS.map((format) => {
-    const sink = bytesSink();
-    return [format, {
-      sink,
-      exporter: new StdoutSpanExporter({ sink, format }),
-    }];
-  }));
-  fc.assert(
-    fc.property(
-      anySpanFields,
-      fc.constantFrom(...FORMATS),
-      (fields, format) => {
-        const span = spanWith(base, fields);
-        const { sink, exporter } = exporters[format];
-        // The sink takes the export's bytes before export() returns.
-        exporter.export([span], () => {});
-        assertBytesOf(sink.exports.pop()!, render(spanDocument(span), format));
-      },
-    ),
-    { numRuns: 400 },
+  assertWritesAsDocuments(
+    anySpanFields.map((fields) => spanWith(base, fields)),
+    (options) => new StdoutSpanExporter(options),
+    spanDocument,
   );
 });

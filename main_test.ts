@@ -675,6 +675,45 @@ Deno.test("main.ts answers hostile requests correctly and keeps valid telemetry"
   });
 });
 
+Deno.test("main.ts answers 400 to a malformed Host, with no stack trace", async (t) => {
+  const service = await startService(["deno", "run", "-P", "main.ts"], {
+    DICE_CONSOLE_FORMAT: "compact",
+  });
+  const hosts = ["a b", "x:99999", "x:notaport", "%zz"];
+  const replies: string[] = [];
+  for (const host of hosts) {
+    replies.push(
+      await rawRequest(
+        service.port,
+        `GET /rolldice/Alice HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+  }
+  await service.signalGroup("TERM");
+  const { code, stdout, stderr } = await service.exited();
+  const spans = parseDocuments(stdout).filter((doc) => doc.Name === "GET");
+  for (const [i, host] of hosts.entries()) {
+    await t.step(JSON.stringify(host), () => {
+      assert.match(replies[i], /^HTTP\/1\.1 400 /);
+      assert.match(replies[i], /400 bad request: malformed Host header\n$/);
+    });
+  }
+  await t.step(
+    "a server span for each, and nothing but the usual lines on stderr",
+    () => {
+      assert.equal(code, 0, stderr);
+      assert.equal(spans.length, hosts.length);
+      assert.deepEqual(
+        ourStderrLines(stderr).map((line) => line.split(" ")[1]),
+        [
+          "listening",
+          "SIGTERM:",
+        ],
+      );
+    },
+  );
+});
+
 Deno.test("main.ts flushes the telemetry of every request it served when SIGTERM comes under load", async () => {
   const service = await startService(["deno", "run", "-P", "main.ts"], {
     DICE_CONSOLE_FORMAT: "compact",

@@ -123,7 +123,8 @@ function readSettings(): Config | number {
 }
 
 // Listens on both address families, as Go's ":8080" does, or on IPv4
-// alone where this machine has no IPv6; undefined when the port is taken.
+// alone where this machine has no IPv6; undefined, said in one line, when
+// it cannot listen at all.
 function listen(
   port: number,
   handler: otelhttp.ServeHandler,
@@ -132,16 +133,24 @@ function listen(
     try {
       return serveResilient({ port, hostname }, handler, { warn: logToStderr });
     } catch (error) {
-      if (error instanceof Deno.errors.AddrInUse) {
-        logToStderr(`port ${port} is already in use; set PORT to a free port`);
-        return undefined;
+      if (hostname === "::" && isNoIPv6(error)) {
+        logToStderr(`no IPv6 here (${messageOf(error)}); listening on IPv4`);
+        continue;
       }
-      if (hostname === "0.0.0.0") throw error;
       logToStderr(
-        `cannot listen on IPv6 (${messageOf(error)}); listening on IPv4 only`,
+        error instanceof Deno.errors.AddrInUse
+          ? `port ${port} is already in use; set PORT to a free port`
+          : `cannot listen on port ${port}: ${messageOf(error)}`,
       );
+      return undefined;
     }
   }
+}
+
+// EADDRNOTAVAIL or EAFNOSUPPORT: a kernel without IPv6, or with it turned off.
+function isNoIPv6(error: unknown): boolean {
+  return error instanceof Deno.errors.AddrNotAvailable ||
+    /address family not supported|os error 97/i.test(messageOf(error));
 }
 
 // A stuck client or a stdout nobody reads must not keep the process alive

@@ -397,6 +397,21 @@ Deno.test("main.ts refuses a bad setting with one line on stderr", async (t) => 
     },
   );
 
+  await t.step("a port it may not listen on: one line, exit 1", async () => {
+    const { code, stdout, stderr } = await runToExit(
+      ["deno", "run", "--allow-env", "--no-prompt", "main.ts"],
+      { PORT: "0" },
+    );
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, "");
+    const lines = ourStderrLines(stderr);
+    assert.equal(lines.length, 1, stderr);
+    assert.match(
+      lines[0],
+      /^dice: cannot listen on port 0: Requires net access/,
+    );
+  });
+
   for (
     const [name, raw] of [
       ["OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"],
@@ -407,7 +422,7 @@ Deno.test("main.ts refuses a bad setting with one line on stderr", async (t) => 
     await t.step(`${name}=${raw} stops it before serving, exit 2`, async () => {
       const { code, stdout, stderr } = await runToExit(
         ["deno", "run", "-P", "main.ts"],
-        { [name]: raw, PORT: "0" },
+        { [name]: raw, PORT: "0", OTEL_TRACES_EXPORTER: "otlp" },
       );
       assert.equal(code, 2, stderr);
       assert.equal(stdout, "");

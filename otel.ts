@@ -148,9 +148,9 @@ export async function setupOTelSDK(
 
   try {
     const contextManager = new AsyncLocalStorageContextManager();
-    add(register(context, context.setGlobalContextManager(contextManager)));
+    defer(register(context, context.setGlobalContextManager(contextManager)));
     const propagator = newPropagator(config.propagators);
-    add(register(propagation, propagation.setGlobalPropagator(propagator)));
+    defer(register(propagation, propagation.setGlobalPropagator(propagator)));
     // OTEL_SDK_DISABLED: context still propagates, nothing is recorded.
     if (config.sdkDisabled) return shutdown;
 
@@ -166,7 +166,7 @@ export async function setupOTelSDK(
     // Beside the others, not after them: against a collector that never
     // answers, the whole shutdown then takes one export timeout.
     add(shutdownWithin(meterProvider, config.metrics));
-    add(register(metrics, metrics.setGlobalMeterProvider(meterProvider)));
+    defer(register(metrics, metrics.setGlobalMeterProvider(meterProvider)));
     // The processors count what they lose in it: said on stderr, and in
     // the otel.sdk.* metrics with DICE_SDK_METRICS.
     const selfObs = config.sdkMetrics ? meterProvider : undefined;
@@ -182,7 +182,7 @@ export async function setupOTelSDK(
       losses.meterProvider,
     );
     add(shutdownWithin(tracerProvider, config.traces));
-    add(register(trace, trace.setGlobalTracerProvider(tracerProvider)));
+    defer(register(trace, trace.setGlobalTracerProvider(tracerProvider)));
 
     const loggerProvider = newLoggerProvider(
       resource,
@@ -193,7 +193,7 @@ export async function setupOTelSDK(
       losses.meterProvider,
     );
     add(shutdownWithin(loggerProvider, config.logs));
-    add(register(logs, logs.setGlobalLoggerProvider(loggerProvider)));
+    defer(register(logs, logs.setGlobalLoggerProvider(loggerProvider)));
   } catch (error) {
     await shutdown().catch((cleanupError) => {
       throw new AggregateError([error, cleanupError], messageOf(error));
@@ -205,7 +205,8 @@ export async function setupOTelSDK(
 
 // The API refuses to replace a global that is already set, and says so only
 // through diag; Deno's built-in telemetry (OTEL_DENO=true) is the usual cause.
-// Returns the undo, for the shutdown.
+// Returns the undo, deferred so that the globals go once the providers have
+// flushed, as Go's shutdownFuncs run in order.
 function register(api: { disable(): void }, registered: boolean): () => void {
   if (!registered) {
     throw new Error(
@@ -337,7 +338,7 @@ export function newTracerProvider(
   });
 }
 
-/** A meter provider that pushes cumulative metrics to each exporter periodically. */
+/** A meter provider that pushes its metrics to each exporter periodically. */
 export function newMeterProvider(
   resource: Resource,
   config: Pick<

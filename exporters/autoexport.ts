@@ -45,7 +45,7 @@ export function newSpanExporters(
     if (name === "console") return new StdoutSpanExporter(stdout);
     assertNetPermission(traces.endpoint, "traces");
     assertCertificatesReadable(traces.endpoint, "traces");
-    const options = { url: traces.endpoint, selfObsMeterProvider: selfObs };
+    const options = otlpOptions(traces, selfObs);
     return traces.protocol === "http/json"
       ? new OTLPJsonTraceExporter(options)
       : new OTLPProtoTraceExporter(options);
@@ -61,7 +61,7 @@ export function newMetricExporters(
     if (name === "console") return new StdoutMetricExporter(stdout);
     assertNetPermission(metrics.endpoint, "metrics");
     assertCertificatesReadable(metrics.endpoint, "metrics");
-    const options = { url: metrics.endpoint };
+    const options = otlpOptions(metrics);
     return metrics.protocol === "http/json"
       ? new OTLPJsonMetricExporter(options)
       : new OTLPProtoMetricExporter(options);
@@ -81,11 +81,21 @@ export function newLogRecordExporters(
     if (name === "console") return new StdoutLogRecordExporter(stdout);
     assertNetPermission(logs.endpoint, "logs");
     assertCertificatesReadable(logs.endpoint, "logs");
-    const options = { url: logs.endpoint, selfObsMeterProvider: selfObs };
+    const options = otlpOptions(logs, selfObs);
     return logs.protocol === "http/json"
       ? new OTLPJsonLogExporter(options)
       : new OTLPProtoLogExporter(options);
   });
+}
+
+// What dice read and checked is what the exporter uses: the packages would
+// read the raw variables again, and take "1e3" or 3000000000 as they come.
+function otlpOptions(signal: SignalConfig, selfObs?: MeterProvider) {
+  return {
+    url: signal.endpoint,
+    timeoutMillis: signal.timeoutMillis,
+    selfObsMeterProvider: selfObs,
+  };
 }
 
 /** Exporting somewhere the permissions forbid would fail on every batch: say so once, at start. */

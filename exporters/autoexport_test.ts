@@ -306,3 +306,21 @@ Deno.test("main.ts refuses a certificate file it may not read, in one line", asy
     });
   }
 });
+
+Deno.test("newSpanExporters() and its siblings give the OTLP exporters dice's checked timeout", () => {
+  // The packages would read OTEL_EXPORTER_OTLP_TIMEOUT again themselves and
+  // take "1e3" or 3000000000 as they come; the pinned version keeps the
+  // timeout in a private field, read here because nothing public shows it.
+  const timeoutOf = (exporter: unknown) =>
+    (exporter as { _delegate: { _timeout: number } })._delegate._timeout;
+  const otlp = { exporters: ["otlp"] as ["otlp"], timeoutMillis: 1234 };
+  const [span] = newSpanExporters({ ...DEFAULT_CONFIG.traces, ...otlp }, {});
+  const [metric] = newMetricExporters(
+    { ...DEFAULT_CONFIG.metrics, ...otlp },
+    {},
+  );
+  const [log] = newLogRecordExporters({ ...DEFAULT_CONFIG.logs, ...otlp }, {});
+  assert.equal(timeoutOf(span), 1234);
+  assert.equal(timeoutOf(metric), 1234);
+  assert.equal(timeoutOf(log), 1234);
+});

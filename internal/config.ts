@@ -4,15 +4,19 @@
  * The `OTEL_*` rules follow the OpenTelemetry SDK environment-variable
  * specification: an empty value means unset, enumerations are
  * case-insensitive, and a value that cannot be used is reported in one line
- * and replaced by the default. `PORT` is the exception: a service that
- * cannot listen where it was told to must not start somewhere else, so a bad
- * `PORT` is an error.
+ * and replaced by the default. `PORT`, and the OTLP endpoint and headers of
+ * a signal exported over OTLP, are the exceptions: a service that cannot
+ * listen or export where it was told to must not do it somewhere else, so
+ * a bad value is a {@linkcode ConfigError}.
  *
- * This is the one module that reads the environment. The OTLP exporter
- * packages read the rest of `OTEL_EXPORTER_OTLP_*` (headers, timeout,
- * compression, certificates) themselves; the endpoint and the protocol are
- * read here, since they decide which package to use and which host the
- * permissions must allow.
+ * The service reads its settings here, but for the certificate paths that
+ * `exporters/autoexport.ts` checks the read permission of. The OTLP exporter
+ * packages read the rest of `OTEL_EXPORTER_OTLP_*` (headers, compression,
+ * certificates, temporality) themselves; the endpoint, the protocol and the
+ * timeout are read here and handed to them, since they decide which package
+ * to use, which host the permissions must allow, and how long a shutdown
+ * may wait. The headers are checked here too, so that a value that would
+ * fail every export stops the service at start.
  *
  * @module
  */
@@ -158,9 +162,10 @@ function consoleOnly(signal: Signal): SignalConfig {
 
 /**
  * The defaults. Exporters default to `console`, as in the Go walkthrough
- * (the specification's default is `otlp`), and the three intervals are the
- * walkthrough's demo values, shorter than the specification's 5 s, 5 s and
- * 60 s, so that output appears while you watch. Attribute values are cut
+ * (the specification's default is `otlp`), and the intervals are the
+ * walkthrough's demo values: spans every second and metrics every 3 s,
+ * where the specification says 5 s and 60 s (for log records it says 1 s
+ * too), so that output appears while you watch. Attribute values are cut
  * at 4096 characters (the specification sets no limit): a queue of 2048
  * items then holds megabytes, not the gigabytes that 64 KiB request
  * headers could fill it with.
@@ -502,11 +507,15 @@ function readSignal(read: Reader, signal: Signal): SignalConfig {
     protocol = "http/protobuf";
   }
   const [timeoutName] = otlpSetting(read, signal, "TIMEOUT");
-  checkHeaders(...otlpSetting(read, signal, "HEADERS"));
+  // Where nothing is exported over OTLP, its endpoint and headers are moot.
+  const otlp = exporters.includes("otlp");
+  if (otlp) checkHeaders(...otlpSetting(read, signal, "HEADERS"));
   return {
     exporters,
     protocol,
-    endpoint: readEndpoint(read, signal),
+    endpoint: otlp
+      ? readEndpoint(read, signal)
+      : `${DEFAULT_OTLP_ENDPOINT}/v1/${signal}`,
     timeoutMillis: read.integer(
       timeoutName,
       DEFAULT_OTLP_TIMEOUT_MILLIS,
@@ -545,7 +554,8 @@ function readEndpoint(read: Reader, signal: Signal): string {
     );
   }
   if (name.endsWith(`_${signal.toUpperCase()}_ENDPOINT`)) return raw;
-  return `${raw.replace(/\/$/, "")}/v1/${signal}`;
+  url.pathname = `${url.pathname.replace(/\/$/, "")}/v1/${signal}`;
+  return url.href;
 }
 
 // The OTLP exporters read the headers themselves; checked here, so that a

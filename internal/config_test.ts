@@ -51,6 +51,13 @@ function consoleOnly(signal: Signal): SignalConfig {
   };
 }
 
+// Every signal exported over OTLP, so that its settings matter.
+const OTLP_EVERYWHERE: Record<string, string> = {
+  OTEL_TRACES_EXPORTER: "otlp",
+  OTEL_METRICS_EXPORTER: "otlp",
+  OTEL_LOGS_EXPORTER: "otlp",
+};
+
 Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
   assertReads({}, {});
   assert.deepEqual(DEFAULT_CONFIG, {
@@ -444,11 +451,21 @@ Deno.test("readConfig() finds each signal's OTLP endpoint as the specification s
   ];
   for (const [env, signal, endpoint] of cases) {
     await t.step(`${JSON.stringify(env)} ${signal}`, () => {
-      const { config, warnings } = read(env);
+      const { config, warnings } = read({ ...OTLP_EVERYWHERE, ...env });
       assert.equal(config[signal].endpoint, endpoint);
       assert.deepEqual(warnings, []);
     });
   }
+  await t.step("a query in the base endpoint stays after the path", () => {
+    const { config } = read({
+      ...OTLP_EVERYWHERE,
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318/base?tenant=1",
+    });
+    assert.equal(config.logs.endpoint, "http://c:4318/base/v1/logs?tenant=1");
+  });
+  await t.step("moot, and not checked, where nothing goes over OTLP", () => {
+    assertReads({ OTEL_EXPORTER_OTLP_ENDPOINT: "localhost:4318" }, {});
+  });
   for (
     const raw of [
       "not a url",
@@ -469,7 +486,7 @@ Deno.test("readConfig() finds each signal's OTLP endpoint as the specification s
         ]
       ) {
         assert.throws(
-          () => read({ [name]: raw }),
+          () => read({ ...OTLP_EVERYWHERE, [name]: raw }),
           (error: Error) =>
             error instanceof ConfigError &&
             error.message ===
@@ -553,7 +570,7 @@ Deno.test("readConfig() stops at OTLP headers that would fail every export", asy
         ]
       ) {
         assert.throws(
-          () => read({ [name]: raw }),
+          () => read({ ...OTLP_EVERYWHERE, [name]: raw }),
           (error: Error) =>
             error instanceof ConfigError &&
             error.message.startsWith(
@@ -565,9 +582,14 @@ Deno.test("readConfig() stops at OTLP headers that would fail every export", asy
     });
   }
   await t.step("valid headers pass", () => {
-    assertReads({
+    const { warnings } = read({
+      ...OTLP_EVERYWHERE,
       OTEL_EXPORTER_OTLP_HEADERS: "api-key=secret%20value, x-tenant = dice ",
-    }, {});
+    });
+    assert.deepEqual(warnings, []);
+  });
+  await t.step("moot, and not checked, where nothing goes over OTLP", () => {
+    assertReads({ OTEL_EXPORTER_OTLP_HEADERS: "api key=secret" }, {});
   });
 });
 

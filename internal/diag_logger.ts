@@ -49,6 +49,7 @@ export class RateLimitedDiagLogger implements DiagLogger {
   #linesInWindow = 0;
   #heldBackOverall = 0;
 
+  /** A logger that writes through `options.write`, at most as often as set. */
   constructor(options: RateLimitOptions = {}) {
     this.#write = options.write ?? ((line) => console.error(line));
     this.#windowMillis = options.windowMillis ?? 30_000;

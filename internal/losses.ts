@@ -21,11 +21,15 @@ import {
   type MeterProvider,
 } from "@opentelemetry/api";
 import { ATTR_ERROR_TYPE } from "@opentelemetry/semantic-conventions";
+import {
+  METRIC_OTEL_SDK_PROCESSOR_LOG_PROCESSED,
+  METRIC_OTEL_SDK_PROCESSOR_SPAN_PROCESSED,
+} from "@opentelemetry/semantic-conventions/incubating";
 
 // The processors' counters, and what they count.
 const PROCESSED: Record<string, string> = {
-  "otel.sdk.processor.span.processed": "span",
-  "otel.sdk.processor.log.processed": "log record",
+  [METRIC_OTEL_SDK_PROCESSOR_SPAN_PROCESSED]: "span",
+  [METRIC_OTEL_SDK_PROCESSOR_LOG_PROCESSED]: "log record",
 };
 
 function counted(count: number, unit: string): string {
@@ -37,10 +41,13 @@ function wereLost(things: string[], count: number): string {
 }
 
 // Why an item was lost, by its error.type, in words with the setting to change.
-const REASONS: Record<string, string> = {
-  queue_full: "the batch queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE or " +
-    "OTEL_BLRP_MAX_QUEUE_SIZE, or export faster)",
-};
+function reason(errorType: string, unit: string): string {
+  if (errorType !== "queue_full") return `their export failed (${errorType})`;
+  const setting = unit === "span"
+    ? "OTEL_BSP_MAX_QUEUE_SIZE"
+    : "OTEL_BLRP_MAX_QUEUE_SIZE";
+  return `the batch queue was full (raise ${setting}, or export faster)`;
+}
 
 interface Tally {
   /** Lost since the last line. */
@@ -49,7 +56,7 @@ interface Tally {
   saidAt: number;
 }
 
-/** Options of {@linkcode LossReporter}; every field has a default. */
+/** Options of {@linkcode LossReporter}; every field but `warn` has a default. */
 export interface LossReporterOptions {
   /** Says one line on stderr. */
   warn: (message: string) => void;
@@ -79,6 +86,7 @@ export class LossReporter {
   readonly #inner?: MeterProvider;
   readonly #tallies = new Map<string, Tally>();
 
+  /** A reporter that says each loss through `options.warn`. */
   constructor(options: LossReporterOptions) {
     this.#options = {
       windowMillis: 10_000,
@@ -155,8 +163,8 @@ export class LossReporter {
   }
 
   #say(key: string, tally: Tally): void {
-    const [unit, reason] = key.split("\n");
-    const why = REASONS[reason] ?? `their export failed (${reason})`;
+    const [unit, errorType] = key.split("\n");
+    const why = reason(errorType, unit);
     const lost = wereLost([counted(tally.unsaid, unit)], tally.unsaid);
     this.#options.warn(`${lost}: ${why}`);
     tally.unsaid = 0;

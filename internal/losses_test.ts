@@ -62,7 +62,7 @@ Deno.test("LossReporter says a full span queue at once, then once per window, an
   tick(10_000);
   tracer.startSpan("s").end();
   const full =
-    "the batch queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE or OTEL_BLRP_MAX_QUEUE_SIZE, or export faster)";
+    "the batch queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE, or export faster)";
   assert.deepEqual(lines, [
     `1 span was lost: ${full}`,
     `4 spans were lost: ${full}`,

@@ -29,7 +29,9 @@ interface Route {
  */
 export const MAX_PATH_LENGTH = 8192;
 
-/** Routes each request to the handler whose pattern matches its whole path. *
+/**
+ * Routes each request to the handler whose pattern matches its whole path.
+ *
  * @example Route the dice patterns, as Go's `http.ServeMux` does
  * ```ts
  * import assert from "node:assert/strict";

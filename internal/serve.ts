@@ -59,7 +59,7 @@ export interface RateLimitedWarn {
 }
 
 /** Options of {@linkcode newRateLimitedWarn}; tests replace the clock. */
-export interface RateLimitOptions {
+export interface RateLimitedWarnOptions {
   /** At most one line per this many milliseconds. */
   windowMillis: number;
   /** The clock, in milliseconds; `performance.now` by default. */
@@ -204,7 +204,7 @@ async function stop(server: Server): Promise<void> {
  */
 export function newRateLimitedWarn(
   write: (message: string) => void,
-  options: RateLimitOptions,
+  options: RateLimitedWarnOptions,
 ): RateLimitedWarn {
   const now = options.now ?? (() => performance.now());
   const schedule = options.schedule ?? scheduleUnref;

@@ -1,10 +1,10 @@
 /**
  * The shutdown bookkeeping of `setupOTelSDK`: Go's `shutdownFuncs` slice and
- * its `errors.Join`, with one addition that JavaScript's SDK needs. Some
- * steps must wait for others: the meter provider's last collection counts
- * what the span and log processors flushed, and the diagnostics must still
- * be printed while everything else shuts down. Those are deferred, and run
- * afterwards, last in first out, as Go's `defer` does.
+ * its `errors.Join`, with one addition. The providers' shutdowns are added:
+ * they run together, so that against a collector that never answers they
+ * cost one export timeout, not one each. What must come after them, such as
+ * unregistering the globals and saying what was lost, is deferred: it runs
+ * once they are done, last in first out, as Go's `defer` does.
  *
  * @module
  */

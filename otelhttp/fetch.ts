@@ -34,6 +34,7 @@ import {
   newDurationHistogram,
   OTELHTTP_SCOPE_NAME,
   OTELHTTP_SCOPE_VERSION,
+  redactedQuery,
   requestMethod,
   serverOf,
 } from "./semconv.ts";
@@ -48,14 +49,6 @@ const headersSetter: TextMapSetter<Headers> = {
   set: (headers, key, value) => headers.set(key, value),
 };
 
-// Query parameters that carry credentials, which url.full must not.
-const SENSITIVE_QUERY_KEYS: ReadonlySet<string> = new Set([
-  "AWSAccessKeyId",
-  "Signature",
-  "sig",
-  "X-Goog-Signature",
-]);
-
 /**
  * The URL as `url.full` may show it: credentials and the values of
  * signature-like query parameters replaced by `REDACTED`.
@@ -66,11 +59,7 @@ export function redactedUrl(url: URL): string {
     redacted.username = "REDACTED";
     redacted.password = "REDACTED";
   }
-  for (const key of new Set(redacted.searchParams.keys())) {
-    if (SENSITIVE_QUERY_KEYS.has(key)) {
-      redacted.searchParams.set(key, "REDACTED");
-    }
-  }
+  if (redacted.search) redacted.search = redactedQuery(redacted.search);
   return redacted.href;
 }
 
@@ -149,7 +138,7 @@ export function newFetch(
       return response;
     } catch (error) {
       errorType = errorTypeOf(error);
-      span.recordException(error as Exception);
+      span.recordException(error as Exception, hrTime());
       span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
       throw error;
     } finally {

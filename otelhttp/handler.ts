@@ -7,9 +7,7 @@
  * request, a child of the remote parent when the request carries W3C Trace
  * Context, named `{method} {route}`; the `http.server.request.duration`
  * histogram and the `http.server.active_requests` counter, whose attributes
- * are all of low cardinality (never the path, never a player name). And one
- * CLIENT span per `fetch`, whose context goes out in the request's headers,
- * with the `http.client.request.duration` histogram.
+ * are all of low cardinality (never the path, never a player name).
  *
  * @module
  */
@@ -39,6 +37,7 @@ import {
   ATTR_NETWORK_PEER_ADDRESS,
   ATTR_NETWORK_PEER_PORT,
   ATTR_URL_PATH,
+  ATTR_URL_QUERY,
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
   METRIC_HTTP_SERVER_REQUEST_DURATION,
@@ -54,6 +53,7 @@ import {
   newDurationHistogram,
   OTELHTTP_SCOPE_NAME,
   OTELHTTP_SCOPE_VERSION,
+  redactedQuery,
   requestMethod,
   serverOf,
 } from "./semconv.ts";
@@ -183,7 +183,7 @@ async function serve(
     };
   } catch (error) {
     const span = trace.getSpan(ctx)!;
-    span.recordException(error as Exception);
+    span.recordException(error as Exception, hrTime());
     span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
     const response = new Response("500 internal server error\n", {
       status: 500,
@@ -227,6 +227,8 @@ function serverSpanAttributes(
     [ATTR_HTTP_REQUEST_METHOD]: method,
     [ATTR_URL_PATH]: url?.pathname ?? pathOf(request.url),
     [ATTR_URL_SCHEME]: scheme,
+    ...(url?.search &&
+      { [ATTR_URL_QUERY]: redactedQuery(url.search.slice(1)) }),
     // Deno builds the URL's authority from Host (or :authority in HTTP/2);
     // a malformed one names no server.
     ...(url && serverOf(url)),

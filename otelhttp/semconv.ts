@@ -99,3 +99,34 @@ export function errorTypeOf(error: unknown): string {
   if (error instanceof Error) return error.constructor.name || error.name;
   return ERROR_TYPE_VALUE_OTHER;
 }
+
+// Query parameters that carry credentials, whose values no attribute shows.
+const SENSITIVE_QUERY_KEYS: ReadonlySet<string> = new Set([
+  "AWSAccessKeyId",
+  "Signature",
+  "sig",
+  "X-Goog-Signature",
+]);
+
+/**
+ * A query string (with or without its `?`) as `url.query` and `url.full` may
+ * show it: the values of signature-like parameters replaced by `REDACTED`,
+ * everything else as it was sent.
+ */
+export function redactedQuery(query: string): string {
+  const mark = query.startsWith("?") ? "?" : "";
+  return mark + query.slice(mark.length).split("&").map((pair) => {
+    const equals = pair.indexOf("=");
+    if (equals < 0) return pair;
+    const key = pair.slice(0, equals);
+    return SENSITIVE_QUERY_KEYS.has(decodedKey(key)) ? `${key}=REDACTED` : pair;
+  }).join("&");
+}
+
+function decodedKey(key: string): string {
+  try {
+    return decodeURIComponent(key.replaceAll("+", " "));
+  } catch {
+    return key;
+  }
+}

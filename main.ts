@@ -172,5 +172,16 @@ function exitAfter(
 }
 
 if (import.meta.main) {
-  Deno.exit(await main());
+  Deno.exit(await main().catch(explainPermissions));
+}
+
+// `deno run main.ts` without -P stops at the first variable it reads: one
+// line that says how to run it, rather than a stack trace.
+function explainPermissions(error: unknown): number {
+  if (!(error instanceof Deno.errors.NotCapable)) throw error;
+  logToStderr(
+    `${messageOf(error)}; run deno task start, or deno run -P main.ts, ` +
+      "which grants the permissions that deno.json declares",
+  );
+  return 1;
 }

@@ -397,6 +397,22 @@ Deno.test("main.ts refuses a bad setting with one line on stderr", async (t) => 
     },
   );
 
+  await t.step(
+    "no permissions at all: one line that says -P, exit 1",
+    async () => {
+      const { code, stderr } = await runToExit(
+        ["deno", "run", "--no-prompt", "main.ts"],
+      );
+      assert.equal(code, 1, stderr);
+      const lines = ourStderrLines(stderr);
+      assert.equal(lines.length, 1, stderr);
+      assert.match(
+        lines[0],
+        /^dice: Requires env access to .*; run deno task start, or deno run -P main\.ts/,
+      );
+    },
+  );
+
   await t.step("a port it may not listen on: one line, exit 1", async () => {
     const { code, stdout, stderr } = await runToExit(
       ["deno", "run", "--allow-env", "--no-prompt", "main.ts"],

@@ -44,7 +44,7 @@ export function newSpanExporters(
   return traces.exporters.map((name) => {
     if (name === "console") return new StdoutSpanExporter(stdout);
     assertNetPermission(traces.endpoint, "traces");
-    assertCertificatesReadable(traces.endpoint, "traces");
+    assertCertificatesReadable("traces");
     const options = otlpOptions(traces, selfObs);
     return traces.protocol === "http/json"
       ? new OTLPJsonTraceExporter(options)
@@ -60,7 +60,7 @@ export function newMetricExporters(
   return metrics.exporters.map((name) => {
     if (name === "console") return new StdoutMetricExporter(stdout);
     assertNetPermission(metrics.endpoint, "metrics");
-    assertCertificatesReadable(metrics.endpoint, "metrics");
+    assertCertificatesReadable("metrics");
     const options = otlpOptions(metrics);
     return metrics.protocol === "http/json"
       ? new OTLPJsonMetricExporter(options)
@@ -80,7 +80,7 @@ export function newLogRecordExporters(
   return logs.exporters.map((name) => {
     if (name === "console") return new StdoutLogRecordExporter(stdout);
     assertNetPermission(logs.endpoint, "logs");
-    assertCertificatesReadable(logs.endpoint, "logs");
+    assertCertificatesReadable("logs");
     const options = otlpOptions(logs, selfObs);
     return logs.protocol === "http/json"
       ? new OTLPJsonLogExporter(options)
@@ -123,8 +123,9 @@ const CERTIFICATE_FILES = ["CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"];
  * and then every export fails on the certificate. The permissions cannot
  * know the path in advance: name it, and the flag that allows it, at start.
  */
-function assertCertificatesReadable(endpoint: string, signal: Signal): void {
-  if (new URL(endpoint).protocol !== "https:") return;
+// The packages read these files whatever the endpoint's scheme, and a read
+// that the permissions deny would only become a vague warning at export.
+function assertCertificatesReadable(signal: Signal): void {
   for (const file of CERTIFICATE_FILES) {
     // As the packages choose: the signal's own variable wins, and a blank
     // value counts as unset.

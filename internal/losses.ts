@@ -42,7 +42,7 @@ function wereLost(things: string[], count: number): string {
 
 // Why an item was lost, by its error.type, in words with the setting to change.
 function reason(errorType: string, unit: string): string {
-  if (errorType !== "queue_full") return `their export failed (${errorType})`;
+  if (errorType !== "queue_full") return `the export failed (${errorType})`;
   const setting = unit === "span"
     ? "OTEL_BSP_MAX_QUEUE_SIZE"
     : "OTEL_BLRP_MAX_QUEUE_SIZE";

@@ -101,7 +101,7 @@ Deno.test("LossReporter says log records that failed to export, and passes every
   provider.getLogger("test").emit({ body: "b" });
   await provider.forceFlush();
   assert.deepEqual(lines, [
-    "2 log records were lost: their export failed (TypeError)",
+    "2 log records were lost: the export failed (TypeError)",
   ]);
   await selfObservability.forceFlush();
   const processed = metrics.getMetrics().at(-1)!.scopeMetrics

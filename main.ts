@@ -13,6 +13,7 @@
 import {
   type Config,
   ConfigError,
+  drainMillis,
   isDenoTelemetryEnabled,
   readConfig,
 } from "./internal/config.ts";
@@ -95,7 +96,7 @@ async function main(): Promise<number> {
 
   logToStderr(`${await signal}: shutting down (send it again to exit at once)`);
   const deadline = exitAfter(config.shutdownTimeoutMillis, sink);
-  await server.shutdown();
+  await drain(server, drainMillis(config.shutdownTimeoutMillis));
   // Telemetry that could not be delivered is no reason to fail the
   // shutdown a platform asked for: say what was lost, and exit 0.
   await otelShutdown().catch((error) => logToStderr(messageOf(error)));
@@ -153,6 +154,26 @@ function isNoIPv6(error: unknown): boolean {
     /address family not supported|os error 97/i.test(messageOf(error));
 }
 
+// Requests in flight finish first, so that their telemetry is flushed too;
+// but a client that never finishes its request (a body shorter than its
+// Content-Length, an idle HTTP/2 connection) must not hold back the flush
+// of everyone else's until the deadline.
+async function drain(server: ResilientServer, millis: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const drained = await Promise.race([
+    server.shutdown().then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), millis);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (drained) return;
+  logToStderr(
+    `connections still open after ${millis} ms; flushing the telemetry ` +
+      "without waiting for them",
+  );
+}
+
 // A stuck client or a stdout nobody reads must not keep the process alive
 // until the platform kills it without a word.
 function exitAfter(
@@ -165,7 +186,8 @@ function exitAfter(
       : "";
     logToStderr(
       `shutdown did not finish within ${millis} ms (DICE_SHUTDOWN_TIMEOUT); ` +
-        `exiting without waiting any longer${unwritten}`,
+        "exiting without waiting any longer, and the telemetry not yet " +
+        `exported is lost${unwritten}`,
     );
     Deno.exit(1);
   }, millis);

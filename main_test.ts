@@ -290,8 +290,37 @@ Deno.test("main.ts gives up a shutdown that takes longer than DICE_SHUTDOWN_TIME
   assert.equal(code, 1, stderr);
   assert.match(
     stderr,
-    /^dice: shutdown did not finish within 1500 ms \(DICE_SHUTDOWN_TIMEOUT\); exiting without waiting any longer: \d+ bytes of telemetry never reached stdout$/m,
+    /^dice: shutdown did not finish within 1500 ms \(DICE_SHUTDOWN_TIMEOUT\); exiting without waiting any longer, and the telemetry not yet exported is lost: \d+ bytes of telemetry never reached stdout$/m,
   );
+});
+
+Deno.test("main.ts flushes everything even while a client holds its request open", async () => {
+  const service = await startService(["deno", "run", "-P", "main.ts"], {
+    DICE_SHUTDOWN_TIMEOUT: "4000",
+  });
+  await (await fetch(`http://127.0.0.1:${service.port}/rolldice/Alice`)).text();
+  // A body shorter than its Content-Length: the request never ends.
+  const stuck = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: service.port,
+  });
+  await stuck.write(
+    new TextEncoder().encode(
+      "POST /rolldice/Bob HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab",
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await service.signalGroup("TERM");
+  const { code, stdout, stderr } = await service.exited();
+  stuck.close();
+  assert.equal(code, 0, stderr);
+  assert.match(
+    stderr,
+    /^dice: connections still open after 1000 ms; flushing the telemetry without waiting for them$/m,
+  );
+  const documents = parseDocuments(stdout);
+  assert.ok(documents.some((doc) => doc.Name === "GET /rolldice/{player}"));
+  assert.ok(documents.some((doc) => doc.ScopeMetrics !== undefined));
 });
 
 Deno.test("main.ts shuts down on SIGHUP as on SIGINT: everything flushed, exit 0", async () => {
@@ -710,13 +739,13 @@ Deno.test("main.ts answers 400 to a malformed Host, with no stack trace", async 
   const service = await startService(["deno", "run", "-P", "main.ts"], {
     DICE_CONSOLE_FORMAT: "compact",
   });
-  const hosts = ["a b", "x:99999", "x:notaport", "%zz"];
+  const hosts = ["a b", "x:99999", "x:notaport", "%zz", "h/rolldice", "e?q"];
   const replies: string[] = [];
   for (const host of hosts) {
     replies.push(
       await rawRequest(
         service.port,
-        `GET /rolldice/Alice HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        `GET /Alice HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
       ),
     );
   }

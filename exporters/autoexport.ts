@@ -138,7 +138,7 @@ function assertCertificatesReadable(signal: Signal): void {
     const { state } = Deno.permissions.querySync({ name: "read", path });
     if (state === "granted") continue;
     throw new Error(
-      `${name} names ${path}, which dice may not read; ` +
+      `${name} names ${JSON.stringify(path)}, which dice may not read; ` +
         `run deno run -P --allow-read=${shellWord(path)} main.ts`,
     );
   }

@@ -85,7 +85,7 @@ Deno.test("newSpanExporters() refuses a certificate file the permissions forbid,
     assert.throws(
       () => newSpanExporters(https, {}),
       new Error(
-        `OTEL_EXPORTER_OTLP_CERTIFICATE names ${denied}, which dice may not ` +
+        `OTEL_EXPORTER_OTLP_CERTIFICATE names "${denied}", which dice may not ` +
           `read; run deno run -P --allow-read=${denied} main.ts`,
       ),
     );
@@ -105,7 +105,7 @@ Deno.test("newSpanExporters() refuses a certificate file the permissions forbid,
     assert.throws(
       () => newSpanExporters(https, {}),
       new Error(
-        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY names /etc/dice test key.pem, " +
+        'OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY names "/etc/dice test key.pem", ' +
           "which dice may not read; " +
           "run deno run -P --allow-read='/etc/dice test key.pem' main.ts",
       ),
@@ -302,7 +302,7 @@ Deno.test("main.ts refuses a certificate file it may not read, in one line", asy
       });
       assert.equal(code, 1, stderr);
       assert.deepEqual(ourLines(stderr), [
-        `dice: cannot set up OpenTelemetry: ${name} names ${CERT_FILE}, ` +
+        `dice: cannot set up OpenTelemetry: ${name} names "${CERT_FILE}", ` +
         `which dice may not read; ` +
         `run deno run -P --allow-read=${CERT_FILE} main.ts`,
       ]);

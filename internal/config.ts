@@ -217,6 +217,26 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
  */
 export const MAX_MILLIS = 2 ** 31 - 1;
 
+// `raw` quoted as JSON, so that no control character reaches the terminal,
+// and cut at 100 characters.
+function shown(raw: string): string {
+  return JSON.stringify(raw.length > 100 ? `${raw.slice(0, 100)}…` : raw);
+}
+
+// An endpoint said back without the user and password it may carry.
+function withoutCredentials(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@?#]*@/i, "$1…@");
+}
+
+/**
+ * How long a shutdown waits for open connections before it flushes the
+ * telemetry anyway: a quarter of `DICE_SHUTDOWN_TIMEOUT`, the rest being
+ * the telemetry's.
+ */
+export function drainMillis(shutdownTimeoutMillis: number): number {
+  return Math.floor(shutdownTimeoutMillis / 4);
+}
+
 /** Looks up one environment variable; `Deno.env.get` fits. */
 export type EnvLookup = (name: string) => string | undefined;
 
@@ -250,7 +270,7 @@ class Reader {
 
   reject<T>(name: string, raw: string, accepts: string, fallback: T): T {
     this.say(
-      `${name} must be ${accepts}, got ${JSON.stringify(raw)}; using ${
+      `${name} must be ${accepts}, got ${shown(raw)}; using ${
         Array.isArray(fallback) ? fallback.join(",") || "none" : fallback
       }`,
     );
@@ -347,7 +367,7 @@ export function readConfig(
     "milliseconds",
   );
   sayUnsupported(read);
-  return {
+  const config: Config = {
     port: readPort(read),
     consoleFormat: read.oneOf(
       "DICE_CONSOLE_FORMAT",
@@ -381,6 +401,31 @@ export function readConfig(
     ...readLimits(read),
     resourceAttributes: readResourceAttributes(read),
   };
+  sayShutdownTooShort(read, config);
+  return config;
+}
+
+// A shutdown gives open connections a quarter of its time, then the OTLP
+// exporters their timeout and half a second: a longer timeout than fits is
+// said at start, not found out at the deadline.
+function sayShutdownTooShort(read: Reader, config: Config): void {
+  const signals = [config.traces, config.metrics, config.logs]
+    .filter((signal) => signal.exporters.includes("otlp"));
+  const longest = Math.max(0, ...signals.map((s) => s.timeoutMillis));
+  const drain = drainMillis(config.shutdownTimeoutMillis);
+  if (
+    signals.length === 0 ||
+    drain + longest + 500 <= config.shutdownTimeoutMillis
+  ) {
+    return;
+  }
+  read.say(
+    `the OTLP timeout (${longest} ms) does not fit in DICE_SHUTDOWN_TIMEOUT ` +
+      `(${config.shutdownTimeoutMillis} ms) after ${drain} ms for open ` +
+      "connections; against a collector that does not answer, the shutdown " +
+      "would be cut short: raise DICE_SHUTDOWN_TIMEOUT or lower " +
+      "OTEL_EXPORTER_OTLP_TIMEOUT",
+  );
 }
 
 // Variables of the specification that dice does not act on: said, so that
@@ -509,7 +554,11 @@ function readSignal(read: Reader, signal: Signal): SignalConfig {
   const [timeoutName] = otlpSetting(read, signal, "TIMEOUT");
   // Where nothing is exported over OTLP, its endpoint and headers are moot.
   const otlp = exporters.includes("otlp");
-  if (otlp) checkHeaders(...otlpSetting(read, signal, "HEADERS"));
+  // The packages merge the general headers into the signal's own: both.
+  const specificHeaders = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_HEADERS`;
+  for (const name of ["OTEL_EXPORTER_OTLP_HEADERS", specificHeaders]) {
+    if (otlp) checkHeaders(name, read.get(name));
+  }
   return {
     exporters,
     protocol,
@@ -550,7 +599,7 @@ function readEndpoint(read: Reader, signal: Signal): string {
   if (url === null || !/^https?:$/.test(url.protocol) || !url.hostname) {
     throw new ConfigError(
       `${name} must be an http:// or https:// URL with a host, such as ` +
-        `${DEFAULT_OTLP_ENDPOINT}, got ${JSON.stringify(raw)}`,
+        `${DEFAULT_OTLP_ENDPOINT}, got ${shown(withoutCredentials(raw))}`,
     );
   }
   if (name.endsWith(`_${signal.toUpperCase()}_ENDPOINT`)) return raw;
@@ -562,8 +611,8 @@ function readEndpoint(read: Reader, signal: Signal): string {
 // value that would fail every export stops the service at start instead.
 const MAX_HEADERS_LENGTH = 8192;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// deno-lint-ignore no-control-regex -- control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// What fetch sends as a header value: Latin-1 bytes, no controls but tab.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function checkHeaders(name: string, raw: string | undefined): void {
   const problem = raw === undefined ? undefined : headersProblem(raw);
@@ -583,19 +632,25 @@ function headersProblem(raw: string): string | undefined {
     // Values may be secrets: a problem is said without them.
     const equals = entry.indexOf("=");
     if (equals < 0) return 'an entry has no "="';
-    const key = entry.slice(0, equals).trim();
-    if (!HEADER_NAME.test(key)) {
-      return `the name ${JSON.stringify(key.slice(0, 64))} is not a token`;
+    // The packages percent-decode names and values before they send them.
+    const key = percentDecoded(entry.slice(0, equals).trim());
+    if (key === undefined || !HEADER_NAME.test(key)) {
+      return `a name is not a token`;
     }
-    let value;
-    try {
-      value = decodeURIComponent(entry.slice(equals + 1).trim());
-    } catch {
-      value = "\u0000";
+    const value = percentDecoded(entry.slice(equals + 1).trim());
+    if (value === undefined || !HEADER_VALUE.test(value)) {
+      return `the value of ${key} is not usable`;
     }
-    if (CONTROL.test(value)) return `the value of ${key} is not usable`;
   }
   return undefined;
+}
+
+function percentDecoded(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }
 
 const SAMPLERS: readonly SamplerName[] = [
@@ -715,7 +770,7 @@ function readResourceAttributes(read: Reader): Record<string, string> {
       "OTEL_RESOURCE_ATTRIBUTES must be a comma-separated list of key=value " +
         "pairs, with ',' and '=' inside keys and values percent-encoded and " +
         `each key and value at most ${MAX_RESOURCE_ENTRY_LENGTH} characters; ` +
-        `got ${JSON.stringify(raw)}; ignoring it`,
+        `got ${shown(raw!)}; ignoring it`,
     );
   }
   const serviceName = read.get("OTEL_SERVICE_NAME");

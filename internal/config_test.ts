@@ -559,6 +559,9 @@ Deno.test("readConfig() stops at OTLP headers that would fail every export", asy
     ["a CR/LF in a value", "a=1%0D%0AInjected: yes"],
     ["a raw newline", "a=1\nb=2"],
     ["a broken percent-encoding", "a=%zz"],
+    ["a percent-encoded name that is not a token", "a%20b=1"],
+    ["a percent-encoded CR/LF in a name", "x%0d%0ay=1"],
+    ["a value beyond Latin-1", "x=%F0%9F%98%80"],
     ["100 KB", `a=${"x".repeat(100_000)}`],
   ];
   for (const [what, raw] of cases) {
@@ -591,6 +594,22 @@ Deno.test("readConfig() stops at OTLP headers that would fail every export", asy
   await t.step("moot, and not checked, where nothing goes over OTLP", () => {
     assertReads({ OTEL_EXPORTER_OTLP_HEADERS: "api key=secret" }, {});
   });
+  await t.step(
+    "the general headers, even when every signal has its own",
+    () => {
+      assert.throws(
+        () =>
+          read({
+            ...OTLP_EVERYWHERE,
+            OTEL_EXPORTER_OTLP_HEADERS: "x-a=b%0d%0aInjected:%201",
+            OTEL_EXPORTER_OTLP_TRACES_HEADERS: "a=1",
+            OTEL_EXPORTER_OTLP_METRICS_HEADERS: "a=1",
+            OTEL_EXPORTER_OTLP_LOGS_HEADERS: "a=1",
+          }),
+        /^ConfigError: OTEL_EXPORTER_OTLP_HEADERS must be/,
+      );
+    },
+  );
 });
 
 Deno.test("readConfig() says once that OTEL_LOG_LEVEL and OTEL_CONFIG_FILE are not supported", () => {
@@ -602,4 +621,37 @@ Deno.test("readConfig() says once that OTEL_LOG_LEVEL and OTEL_CONFIG_FILE are n
     `OTEL_LOG_LEVEL is not supported by dice (the SDK's own diagnostics are printed from warn up); ignoring "debug"`,
     `OTEL_CONFIG_FILE is not supported by dice (dice is configured by environment variables only); ignoring "/etc/otel.yaml"`,
   ]);
+});
+
+Deno.test("readConfig() says when the OTLP timeout does not fit in DICE_SHUTDOWN_TIMEOUT", () => {
+  assert.deepEqual(read({ ...OTLP_EVERYWHERE }).warnings, []);
+  assert.deepEqual(
+    read({ OTEL_EXPORTER_OTLP_TIMEOUT: "25000" }).warnings,
+    [],
+    "moot without OTLP",
+  );
+  assert.deepEqual(
+    read({ ...OTLP_EVERYWHERE, OTEL_EXPORTER_OTLP_TIMEOUT: "25000" }).warnings,
+    [
+      "the OTLP timeout (25000 ms) does not fit in DICE_SHUTDOWN_TIMEOUT (20000 ms) after 5000 ms for open connections; against a collector that does not answer, the shutdown would be cut short: raise DICE_SHUTDOWN_TIMEOUT or lower OTEL_EXPORTER_OTLP_TIMEOUT",
+    ],
+  );
+});
+
+Deno.test("readConfig() says a bad value back quoted, cut, and without credentials", () => {
+  const long = "x".repeat(5000);
+  const { warnings } = read({ OTEL_BSP_SCHEDULE_DELAY: `soon\n${long}` });
+  assert.equal(warnings.length, 1);
+  assert.ok(warnings[0].length < 300, warnings[0]);
+  assert.ok(!warnings[0].includes("\n"));
+  assert.throws(
+    () =>
+      read({
+        ...OTLP_EVERYWHERE,
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://user:secret@127.0.0.1:99999",
+      }),
+    (error: Error) =>
+      error.message.endsWith('got "http://…@127.0.0.1:99999"') &&
+      !error.message.includes("secret"),
+  );
 });

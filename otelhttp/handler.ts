@@ -127,10 +127,13 @@ export function newHandler(next: ServeHandler): ServeHandler {
     // a child could then start after its parent had ended.
     const start = performance.now();
     // Deno builds the URL from the Host header, which a client may send
-    // malformed ("a b", "x:99999"): that request gets a 400, not a crash.
-    const url = URL.parse(request.url);
+    // malformed ("a b", "x:99999", "h/rolldice"): that request gets a 400,
+    // not a crash, nor another route.
+    const url = hostIsValid(request) ? URL.parse(request.url) : null;
     const { method, spanMethod } = requestMethod(request.method);
-    const scheme = request.url.slice(0, request.url.indexOf(":"));
+    // The client names the scheme too (an absolute-form target, or :scheme
+    // in HTTP/2): only the two that HTTP knows reach an attribute.
+    const scheme = request.url.startsWith("https:") ? "https" : "http";
     const activeAttributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method,
       [ATTR_URL_SCHEME]: scheme,
@@ -225,7 +228,7 @@ function serverSpanAttributes(
 ): Attributes {
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: method,
-    [ATTR_URL_PATH]: url?.pathname ?? pathOf(request.url),
+    [ATTR_URL_PATH]: url?.pathname ?? pathOf(request),
     [ATTR_URL_SCHEME]: scheme,
     ...(url?.search &&
       { [ATTR_URL_QUERY]: redactedQuery(url.search.slice(1)) }),
@@ -249,6 +252,15 @@ function serverSpanAttributes(
   return attributes;
 }
 
+// RFC 3986's host and port. Deno pastes the Host header in front of the
+// path unchecked, so "h/rolldice" would move a request to another route.
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(:\d*)?$/;
+
+function hostIsValid(request: Request): boolean {
+  const host = request.headers.get("host");
+  return host === null || HOST.test(host);
+}
+
 // A socket listening on both families (`::`) sees an IPv4 client as
 // `::ffff:127.0.0.1`; Go's otelhttp, like any reader, shows `127.0.0.1`.
 function unmapped(address: string): string {
@@ -257,10 +269,16 @@ function unmapped(address: string): string {
     : address;
 }
 
-// The path of a URL that does not parse: what follows its authority, up to
-// the query.
-function pathOf(url: string): string {
-  return url.replace(/^[^:]*:\/\/[^/?#]*/, "").split(/[?#]/)[0] || "/";
+// The path of a URL that does not parse: what follows the Host header that
+// Deno put in front of it, up to the query.
+function pathOf(request: Request): string {
+  const { url } = request;
+  const authority = `://${request.headers.get("host") ?? ""}`;
+  const at = url.indexOf(authority);
+  const rest = at >= 0
+    ? url.slice(at + authority.length)
+    : url.replace(/^[^:]*:\/\/[^/?#]*/, "");
+  return rest.split(/[?#]/)[0] || "/";
 }
 
 /**

@@ -268,7 +268,9 @@ Deno.test("newHandler() records the peer of either address family as Go does", a
 });
 
 Deno.test("newHandler() answers 400 to a malformed Host, with a span and a duration", async (t) => {
-  for (const host of ["a b", "x:99999", "x:notaport", "%zz"]) {
+  for (
+    const host of ["a b", "x:99999", "x:notaport", "%zz", "h/rolldice", "u@h"]
+  ) {
     await t.step(JSON.stringify(host), async () => {
       let status = 0;
       const sdk = await afterRequests(async (handler, sdk) => {
@@ -292,6 +294,29 @@ Deno.test("newHandler() answers 400 to a malformed Host, with a span and a durat
       assert.equal(point.attributes["http.response.status_code"], 400);
     });
   }
+});
+
+Deno.test("newHandler() records only http or https as url.scheme, whatever the client names", async () => {
+  const sdk = await afterRequests(async (handler, sdk) => {
+    for (
+      const url of [
+        "s0001://x/items/1",
+        "zzzz://x/items/2",
+        "https://x/items/3",
+      ]
+    ) {
+      const request = { url, method: "GET", headers: new Headers() } as Request;
+      await handler(request, TEST_INFO);
+    }
+    await sdk.collectMetrics();
+  });
+  const schemes = sdk.spans().map((span) => span.attributes[ATTR_URL_SCHEME]);
+  assert.deepEqual(schemes, ["http", "http", "https"]);
+  const points = sdk.metric(METRIC_HTTP_SERVER_REQUEST_DURATION)!.dataPoints;
+  assert.deepEqual(
+    points.map((point) => point.attributes[ATTR_URL_SCHEME]).sort(),
+    ["http", "https"],
+  );
 });
 
 Deno.test("newHandler() marks a 5xx response as an error", async () => {

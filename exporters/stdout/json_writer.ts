@@ -65,7 +65,11 @@ export function renderAt(
 // JSON.stringify escapes U+0000..U+001F and lone surrogates; DEL and the C1
 // controls (U+0080..U+009F, where U+009B is an 8-bit CSI) are valid JSON yet
 // still reach a terminal raw, and U+2028/U+2029 end lines in JavaScript.
-const UNSAFE_FOR_TERMINALS = /[\u007f-\u009f\u2028\u2029]/g;
+// The bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E,
+// U+2066..U+2069) reorder what a terminal shows, so a name could make a line
+// read as something else: escaped too.
+const UNSAFE_FOR_TERMINALS =
+  /[\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeForTerminals(json: string): string {
   return json.replace(UNSAFE_FOR_TERMINALS, unicodeEscape);

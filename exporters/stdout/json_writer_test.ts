@@ -150,3 +150,16 @@ Deno.test("JsonWriter.document() writes a whole document as render() does", () =
     assertBytesOf(out.written(), render(document, format).repeat(2));
   }
 });
+
+Deno.test("render() escapes the bidirectional controls that reorder a terminal's line", () => {
+  const bidi =
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069";
+  for (const format of ["pretty", "compact"] as const) {
+    const text = render({ Body: `Mallory${bidi}` }, format);
+    assert.equal(
+      /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text),
+      false,
+    );
+    assert.equal(JSON.parse(text).Body, `Mallory${bidi}`);
+  }
+});

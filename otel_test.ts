@@ -18,14 +18,8 @@ import {
   type PushMetricExporter,
 } from "@opentelemetry/sdk-metrics";
 import { type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
-import { DEFAULT_CONFIG, readConfig } from "./internal/config.ts";
-import denoJson from "./deno.json" with { type: "json" };
-import {
-  newPropagator,
-  newResource,
-  newSampler,
-  setupOTelSDK,
-} from "./otel.ts";
+import { DEFAULT_CONFIG } from "./internal/config.ts";
+import { newPropagator, setupOTelSDK } from "./otel.ts";
 import { DURATION_BUCKETS } from "./otelhttp/mod.ts";
 import {
   type Json,
@@ -245,101 +239,6 @@ Deno.test("newPropagator() injects W3C Trace Context and Baggage", () => {
     traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     baggage: "player=Alice",
   });
-});
-
-Deno.test("newResource()", async (t) => {
-  // The environment as readConfig() reads it, into the resource.
-  function resourceWith(vars: Record<string, string>) {
-    const warnings: string[] = [];
-    const config = readConfig((name) => vars[name], (w) => warnings.push(w));
-    return {
-      attributes: newResource(config.resourceAttributes).attributes,
-      warnings,
-    };
-  }
-
-  await t.step("names the service dice and the runtime Deno, not Node", () => {
-    const { attributes, warnings } = resourceWith({});
-    assert.deepEqual(warnings, []);
-    assert.equal(attributes["service.name"], "dice");
-    assert.equal(attributes["service.version"], "0.1.0");
-    assert.equal(attributes["process.runtime.name"], "deno");
-    assert.equal(attributes["process.runtime.version"], Deno.version.deno);
-    assert.equal(attributes["telemetry.sdk.name"], "opentelemetry");
-    const pinned = denoJson.imports["@opentelemetry/core"].split("@").pop();
-    assert.equal(attributes["telemetry.sdk.version"], pinned);
-  });
-
-  await t.step(
-    "adds OTEL_RESOURCE_ATTRIBUTES, percent-decoded, over the defaults",
-    () => {
-      const { attributes, warnings } = resourceWith({
-        OTEL_RESOURCE_ATTRIBUTES:
-          "service.name=roller,deployment.environment.name=dev%2Cblue, team = dice%20crew ",
-      });
-      assert.deepEqual(warnings, []);
-      assert.equal(attributes["service.name"], "roller");
-      assert.equal(attributes["deployment.environment.name"], "dev,blue");
-      assert.equal(attributes["team"], "dice crew");
-    },
-  );
-
-  await t.step("lets OTEL_SERVICE_NAME win over service.name", () => {
-    const { attributes } = resourceWith({
-      OTEL_RESOURCE_ATTRIBUTES: "service.name=roller",
-      OTEL_SERVICE_NAME: "croupier",
-    });
-    assert.equal(attributes["service.name"], "croupier");
-  });
-
-  for (
-    const malformed of [
-      "team",
-      "team=a=b",
-      "=x",
-      "team=%zz",
-      `team=${"x".repeat(256)}`,
-    ]
-  ) {
-    await t.step(
-      `ignores ${
-        JSON.stringify(malformed.slice(0, 12))
-      } as a whole and says so`,
-      () => {
-        const { attributes, warnings } = resourceWith({
-          OTEL_RESOURCE_ATTRIBUTES: `good=1,${malformed}`,
-        });
-        assert.equal(attributes["good"], undefined);
-        assert.equal(attributes["service.name"], "dice");
-        assert.equal(warnings.length, 1);
-        assert.match(
-          warnings[0],
-          /^OTEL_RESOURCE_ATTRIBUTES must be a comma-separated list of key=value pairs.*; ignoring it$/,
-        );
-      },
-    );
-  }
-});
-
-Deno.test("newSampler() makes the sampler OTEL_TRACES_SAMPLER names", () => {
-  const cases = {
-    always_on: "AlwaysOnSampler",
-    always_off: "AlwaysOffSampler",
-    traceidratio: "TraceIdRatioBased{0.25}",
-    parentbased_always_on: "ParentBased{root=AlwaysOnSampler",
-    parentbased_always_off: "ParentBased{root=AlwaysOffSampler",
-    parentbased_traceidratio: "ParentBased{root=TraceIdRatioBased{0.25}",
-  } as const;
-  for (const [name, description] of Object.entries(cases)) {
-    const sampler = newSampler({
-      name: name as keyof typeof cases,
-      ratio: 0.25,
-    });
-    assert.ok(
-      sampler.toString().startsWith(description),
-      `${name}: ${sampler}`,
-    );
-  }
 });
 
 Deno.test("newPropagator() uses only what OTEL_PROPAGATORS names", () => {

@@ -4,8 +4,9 @@
  * the official OTLP exporter packages for `otlp`, over protobuf or JSON as
  * the protocol variables say, to the configured endpoint.
  *
- * The OTLP packages read the rest of their settings (headers, timeout,
- * compression, certificates, metric temporality) from the
+ * dice hands the OTLP packages the endpoint and timeout it read and
+ * checked (`internal/otlp_config.ts`); they read the rest of their settings
+ * (headers, compression, certificates, metric temporality) from the
  * `OTEL_EXPORTER_OTLP_*` variables themselves, as the specification says.
  * What the permissions would make fail on every export, an endpoint they
  * forbid or a certificate file dice may not read, is refused here at start
@@ -24,13 +25,59 @@ import type { MeterProvider } from "@opentelemetry/api";
 import type { LogRecordExporter } from "@opentelemetry/sdk-logs";
 import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
-import type { Signal, SignalConfig } from "../internal/config.ts";
+import type { Config, Signal, SignalConfig } from "../internal/config.ts";
 import {
   type StdoutExporterOptions,
   StdoutLogRecordExporter,
   StdoutMetricExporter,
   StdoutSpanExporter,
 } from "./stdout/mod.ts";
+
+/** The exporters of each signal, made by {@linkcode newExporters}. */
+export interface Exporters {
+  /** The metric exporters. */
+  readonly metrics: PushMetricExporter[];
+  /** Makes the span exporters; the OTLP ones count in `selfObs`. */
+  spans(selfObs?: MeterProvider): SpanExporter[];
+  /** Makes the log record exporters; the OTLP ones count in `selfObs`. */
+  logs(selfObs?: MeterProvider): LogRecordExporter[];
+}
+
+/** Exporters given instead of the configured ones, as tests give them. */
+export interface GivenExporters {
+  /** Replaces the configured span exporters (tests pass an in-memory one). */
+  spanExporter?: SpanExporter;
+  /** Replaces the configured metric exporters. */
+  metricExporter?: PushMetricExporter;
+  /** Replaces the configured log record exporters. */
+  logRecordExporter?: LogRecordExporter;
+}
+
+/**
+ * The exporters `config` names for each signal, or the ones `given`. The
+ * span and log record exporters are made on demand, once the meter
+ * provider that counts what they export exists.
+ */
+export function newExporters(
+  config: Pick<Config, "traces" | "metrics" | "logs" | "consoleFormat">,
+  sink: StdoutExporterOptions["sink"],
+  given: GivenExporters = {},
+): Exporters {
+  const stdout = { sink, format: config.consoleFormat };
+  return {
+    metrics: given.metricExporter
+      ? [given.metricExporter]
+      : newMetricExporters(config.metrics, stdout),
+    spans: (selfObs) =>
+      given.spanExporter
+        ? [given.spanExporter]
+        : newSpanExporters(config.traces, stdout, selfObs),
+    logs: (selfObs) =>
+      given.logRecordExporter
+        ? [given.logRecordExporter]
+        : newLogRecordExporters(config.logs, stdout, selfObs),
+  };
+}
 
 /**
  * Makes the span exporters that `traces` names; the OTLP ones count what
@@ -44,7 +91,7 @@ export function newSpanExporters(
   return traces.exporters.map((name) => {
     if (name === "console") return new StdoutSpanExporter(stdout);
     assertNetPermission(traces.endpoint, "traces");
-    assertCertificatesReadable("traces");
+    assertCertificatesReadable(traces);
     const options = otlpOptions(traces, selfObs);
     return traces.protocol === "http/json"
       ? new OTLPJsonTraceExporter(options)
@@ -60,7 +107,7 @@ export function newMetricExporters(
   return metrics.exporters.map((name) => {
     if (name === "console") return new StdoutMetricExporter(stdout);
     assertNetPermission(metrics.endpoint, "metrics");
-    assertCertificatesReadable("metrics");
+    assertCertificatesReadable(metrics);
     const options = otlpOptions(metrics);
     return metrics.protocol === "http/json"
       ? new OTLPJsonMetricExporter(options)
@@ -80,7 +127,7 @@ export function newLogRecordExporters(
   return logs.exporters.map((name) => {
     if (name === "console") return new StdoutLogRecordExporter(stdout);
     assertNetPermission(logs.endpoint, "logs");
-    assertCertificatesReadable("logs");
+    assertCertificatesReadable(logs);
     const options = otlpOptions(logs, selfObs);
     return logs.protocol === "http/json"
       ? new OTLPJsonLogExporter(options)
@@ -112,29 +159,15 @@ function assertNetPermission(endpoint: string, signal: Signal): void {
   );
 }
 
-// The files the OTLP packages read for an https endpoint, by the end of their
-// variables' names: OTEL_EXPORTER_OTLP_{SIGNAL}_CERTIFICATE, else
-// OTEL_EXPORTER_OTLP_CERTIFICATE, and so on.
-const CERTIFICATE_FILES = ["CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"];
-
 /**
  * The OTLP packages read the certificate files that the variables name when
- * they are made; a read that the permissions deny is only a warning there,
- * and then every export fails on the certificate. The permissions cannot
- * know the path in advance: name it, and the flag that allows it, at start.
+ * they are made, whatever the endpoint's scheme; a read that the
+ * permissions deny is only a warning there, and then every export fails on
+ * the certificate. The permissions cannot know the path in advance: name
+ * it, and the flag that allows it, at start.
  */
-// The packages read these files whatever the endpoint's scheme, and a read
-// that the permissions deny would only become a vague warning at export.
-function assertCertificatesReadable(signal: Signal): void {
-  for (const file of CERTIFICATE_FILES) {
-    // As the packages choose: the signal's own variable wins, and a blank
-    // value counts as unset.
-    const name = [
-      `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_${file}`,
-      `OTEL_EXPORTER_OTLP_${file}`,
-    ].find((name) => Deno.env.get(name)?.trim());
-    if (name === undefined) continue;
-    const path = Deno.env.get(name)!;
+function assertCertificatesReadable(signal: SignalConfig): void {
+  for (const [name, path] of Object.entries(signal.certificates)) {
     const { state } = Deno.permissions.querySync({ name: "read", path });
     if (state === "granted") continue;
     throw new Error(

@@ -6,7 +6,7 @@ import {
 import {
   OTLPTraceExporter as OTLPProtoTraceExporter,
 } from "@opentelemetry/exporter-trace-otlp-proto";
-import { DEFAULT_CONFIG } from "../internal/config.ts";
+import { DEFAULT_CONFIG, readConfig } from "../internal/config.ts";
 import {
   newLogRecordExporters,
   newMetricExporters,
@@ -65,7 +65,6 @@ const CERT_FILE = fileURLToPath(
 );
 const KEY_FILE = fileURLToPath(new URL("./testdata/key.pem", import.meta.url));
 const REPOSITORY = fileURLToPath(new URL("../", import.meta.url));
-const TRACES = { ...DEFAULT_CONFIG.traces, exporters: ["otlp" as const] };
 
 /** Runs `body` with the `OTEL_*` variables of `env` set, and unset after. */
 function withEnv(env: Record<string, string>, body: () => void): void {
@@ -77,13 +76,23 @@ function withEnv(env: Record<string, string>, body: () => void): void {
   }
 }
 
+/** The traces as readConfig() reads them from the process environment. */
+function tracesFromEnv(endpoint: string) {
+  const env: Record<string, string> = {
+    OTEL_TRACES_EXPORTER: "otlp",
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint,
+  };
+  return readConfig((name) => env[name] ?? Deno.env.get(name), () => {})
+    .traces;
+}
+
 Deno.test("newSpanExporters() refuses a certificate file the permissions forbid, as the OTLP packages choose it", () => {
   // The test permissions read "." only.
   const denied = "/etc/dice-test-ca.pem";
-  const https = { ...TRACES, endpoint: "https://127.0.0.1:4318/v1/traces" };
+  const https = () => tracesFromEnv("https://127.0.0.1:4318/v1/traces");
   withEnv({ OTEL_EXPORTER_OTLP_CERTIFICATE: denied }, () => {
     assert.throws(
-      () => newSpanExporters(https, {}),
+      () => newSpanExporters(https(), {}),
       new Error(
         `OTEL_EXPORTER_OTLP_CERTIFICATE names "${denied}", which dice may not ` +
           `read; run deno run -P --allow-read=${denied} main.ts`,
@@ -95,7 +104,9 @@ Deno.test("newSpanExporters() refuses a certificate file the permissions forbid,
     OTEL_EXPORTER_OTLP_CERTIFICATE: denied,
     OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: CERT_FILE,
   }, () => {
-    assert.ok(newSpanExporters(https, {})[0] instanceof OTLPProtoTraceExporter);
+    assert.ok(
+      newSpanExporters(https(), {})[0] instanceof OTLPProtoTraceExporter,
+    );
   });
   // A blank one counts as unset; the client certificate and key count too.
   withEnv({
@@ -103,7 +114,7 @@ Deno.test("newSpanExporters() refuses a certificate file the permissions forbid,
     OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: "/etc/dice test key.pem",
   }, () => {
     assert.throws(
-      () => newSpanExporters(https, {}),
+      () => newSpanExporters(https(), {}),
       new Error(
         'OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY names "/etc/dice test key.pem", ' +
           "which dice may not read; " +
@@ -114,7 +125,7 @@ Deno.test("newSpanExporters() refuses a certificate file the permissions forbid,
   // Over http the packages still read the file: refused the same way.
   withEnv({ OTEL_EXPORTER_OTLP_CERTIFICATE: denied }, () => {
     assert.throws(
-      () => newSpanExporters(TRACES, {}),
+      () => newSpanExporters(tracesFromEnv("http://127.0.0.1:4318"), {}),
       /which dice may not read/,
     );
   });

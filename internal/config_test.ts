@@ -48,6 +48,7 @@ function consoleOnly(signal: Signal): SignalConfig {
     protocol: "http/protobuf",
     endpoint: `http://localhost:4318/v1/${signal}`,
     timeoutMillis: 10000,
+    certificates: {},
   };
 }
 
@@ -97,7 +98,6 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
       attributeValueLengthLimit: 4096,
       attributeCountLimit: 128,
     },
-    resourceAttributes: {},
   });
 });
 

@@ -17,6 +17,7 @@ import {
   setGlobalErrorHandler,
 } from "@opentelemetry/core";
 import { messageOf } from "./errors.ts";
+import { RateLimiter } from "./rate_limit.ts";
 
 /** Options of {@linkcode RateLimitedDiagLogger}; every field has a default. */
 export interface RateLimitOptions {
@@ -30,31 +31,19 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
-interface Seen {
-  printedAt: number;
-  heldBack: number;
-}
-
-// Distinct messages remembered at most; the oldest is forgotten first.
-const MAX_REMEMBERED = 256;
-
 /** A {@linkcode DiagLogger} that writes one line per message, rate-limited. */
 export class RateLimitedDiagLogger implements DiagLogger {
   readonly #write: (line: string) => void;
-  readonly #windowMillis: number;
-  readonly #maxLines: number;
-  readonly #now: () => number;
-  readonly #seen = new Map<string, Seen>();
-  #windowStart = -Infinity;
-  #linesInWindow = 0;
-  #heldBackOverall = 0;
+  readonly #limiter: RateLimiter;
 
   /** A logger that writes through `options.write`, at most as often as set. */
   constructor(options: RateLimitOptions = {}) {
     this.#write = options.write ?? ((line) => console.error(line));
-    this.#windowMillis = options.windowMillis ?? 30_000;
-    this.#maxLines = options.maxLinesPerWindow ?? 20;
-    this.#now = options.now ?? (() => performance.now());
+    this.#limiter = new RateLimiter({
+      windowMillis: options.windowMillis ?? 30_000,
+      maxPerWindow: options.maxLinesPerWindow ?? 20,
+      now: options.now,
+    });
   }
 
   /** Reports an error of the SDK, such as a failed export. */
@@ -84,17 +73,14 @@ export class RateLimitedDiagLogger implements DiagLogger {
 
   /** Prints how often each message was held back since it was last printed. */
   flush(): void {
-    for (const [text, seen] of this.#seen) {
-      if (seen.heldBack > 0) {
-        this.#write(`${text} (repeated ${times(seen.heldBack)} since)`);
-        seen.heldBack = 0;
-      }
-    }
-    if (this.#heldBackOverall > 0) {
+    for (const text of this.#limiter.heldKeys()) {
       this.#write(
-        `dice: otel: ${this.#heldBackOverall} more diagnostics were not printed`,
+        `${text} (repeated ${times(this.#limiter.takeHeld(text))} since)`,
       );
-      this.#heldBackOverall = 0;
+    }
+    const others = this.#limiter.takeHeldOverall();
+    if (others > 0) {
+      this.#write(`dice: otel: ${others} more diagnostics were not printed`);
     }
   }
 
@@ -102,34 +88,13 @@ export class RateLimitedDiagLogger implements DiagLogger {
     const text = `dice: otel ${level}: ${
       oneLine([message, ...args.map(describe)].join(" "))
     }`;
-    const now = this.#now();
-    if (now - this.#windowStart >= this.#windowMillis) {
-      this.#windowStart = now;
-      this.#linesInWindow = 0;
-    }
-    const seen = this.#seen.get(text);
-    if (seen && now - seen.printedAt < this.#windowMillis) {
-      seen.heldBack++;
-      return;
-    }
-    if (this.#linesInWindow >= this.#maxLines) {
-      this.#heldBackOverall++;
-      return;
-    }
-    this.#linesInWindow++;
-    const repeats = seen?.heldBack
-      ? ` (repeated ${times(seen.heldBack)} since)`
-      : "";
-    const others = this.#heldBackOverall
-      ? ` (${this.#heldBackOverall} other diagnostics were not printed)`
-      : "";
-    this.#heldBackOverall = 0;
-    this.#write(text + repeats + others);
-    this.#seen.delete(text);
-    this.#seen.set(text, { printedAt: now, heldBack: 0 });
-    if (this.#seen.size > MAX_REMEMBERED) {
-      this.#seen.delete(this.#seen.keys().next().value!);
-    }
+    if (!this.#limiter.pass(text)) return;
+    const repeated = this.#limiter.takeHeld(text);
+    const others = this.#limiter.takeHeldOverall();
+    this.#write(
+      text + (repeated ? ` (repeated ${times(repeated)} since)` : "") +
+        (others ? ` (${others} other diagnostics were not printed)` : ""),
+    );
   }
 }
 
@@ -138,7 +103,7 @@ function times(count: number): string {
 }
 
 function describe(arg: unknown): string {
-  if (arg instanceof Error) return `${arg.name}: ${arg.message}`;
+  if (arg instanceof Error) return `${arg.name}: ${messageOf(arg)}`;
   if (typeof arg === "string") return arg;
   return Deno.inspect(arg, {
     compact: true,
@@ -168,18 +133,10 @@ export function installDiagLogger(options: RateLimitOptions = {}): () => void {
   });
   // The SDK's own handler prints an error as JSON with its stack; the
   // message says what went wrong ("connect ECONNREFUSED 127.0.0.1:4318").
-  setGlobalErrorHandler((error) => diag.error(describeExportError(error)));
+  setGlobalErrorHandler((error) => diag.error(messageOf(error)));
   return function uninstallDiagLogger() {
     logger.flush();
     setGlobalErrorHandler(loggingErrorHandler());
     if (registered) diag.disable();
   };
-}
-
-// OTLPExporterError carries the HTTP status in `code`; its message is only
-// the status text ("Internal Server Error").
-function describeExportError(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  const status = typeof code === "number" ? ` (HTTP ${code})` : "";
-  return messageOf(error) + status;
 }

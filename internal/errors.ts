@@ -5,7 +5,16 @@
  * @module
  */
 
-/** The message of `error`, or the thrown value as text when it is not an Error. */
+/**
+ * The message of `error`, or the thrown value as text when it is not an
+ * Error. The OTLP packages' errors carry the HTTP status in a numeric
+ * `code`, their message being only the status text ("Internal Server
+ * Error"): the status is added.
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "number"
+    ? `${error.message} (HTTP ${code})`
+    : error.message;
 }

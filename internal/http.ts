@@ -1,5 +1,6 @@
 /**
- * What every plain-text answer of the service carries.
+ * What the service's HTTP code shares: the plain-text answer's headers, and
+ * the grammar of tokens and hosts.
  *
  * @module
  */
@@ -7,3 +8,19 @@
 /** The headers of a plain-text response in UTF-8. */
 export const TEXT_PLAIN_HEADERS: Readonly<Record<string, string>> = Object
   .freeze({ "content-type": "text/plain; charset=utf-8" });
+
+/** RFC 9110's token: a header name, a baggage key. */
+export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+// RFC 3986's host and port. Deno pastes the Host header in front of the
+// path unchecked, so "h/rolldice" would move a request to another route.
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(:\d*)?$/;
+
+/**
+ * Whether the request's Host header, from which Deno builds `request.url`,
+ * is a host and port as RFC 3986 spells them; true when there is none.
+ */
+export function hasValidHost(request: Request): boolean {
+  const host = request.headers.get("host");
+  return host === null || HOST.test(host);
+}

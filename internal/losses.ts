@@ -25,6 +25,7 @@ import {
   METRIC_OTEL_SDK_PROCESSOR_LOG_PROCESSED,
   METRIC_OTEL_SDK_PROCESSOR_SPAN_PROCESSED,
 } from "@opentelemetry/semantic-conventions/incubating";
+import { RateLimiter } from "./rate_limit.ts";
 
 // The processors' counters, and what they count.
 const PROCESSED: Record<string, string> = {
@@ -53,7 +54,6 @@ interface Tally {
   /** Lost since the last line. */
   unsaid: number;
   total: number;
-  saidAt: number;
 }
 
 /** Options of {@linkcode LossReporter}; every field but `warn` has a default. */
@@ -80,27 +80,34 @@ export interface LossReporterOptions {
   now?: () => number;
 }
 
-/** Says on stderr what the batch processors drop or fail to export. */
-export class LossReporter {
-  readonly #options: Required<Omit<LossReporterOptions, "selfObservability">>;
+/**
+ * Says on stderr what the batch processors drop or fail to export. It is
+ * the meter provider to give the processors and exporters as
+ * `selfObsMeterProvider`.
+ */
+export class LossReporter implements MeterProvider {
+  readonly #warn: (message: string) => void;
+  readonly #limiter: RateLimiter;
   readonly #inner?: MeterProvider;
   readonly #tallies = new Map<string, Tally>();
 
   /** A reporter that says each loss through `options.warn`. */
   constructor(options: LossReporterOptions) {
-    this.#options = {
-      windowMillis: 10_000,
-      now: () => performance.now(),
-      ...options,
-    };
+    this.#warn = options.warn;
+    this.#limiter = new RateLimiter({
+      windowMillis: options.windowMillis ?? 10_000,
+      now: options.now,
+    });
     this.#inner = options.selfObservability;
   }
 
-  /** The meter provider to give the processors as `selfObsMeterProvider`. */
-  get meterProvider(): MeterProvider {
-    return {
-      getMeter: (name, version, options) => this.#meter(name, version, options),
-    };
+  /** The processors' counters count losses; the rest pass on unchanged. */
+  getMeter(
+    name: string,
+    version?: string,
+    options?: Parameters<MeterProvider["getMeter"]>[2],
+  ): Meter {
+    return this.#meter(name, version, options);
   }
 
   /** Says what was lost and not said yet, and the totals; once at shutdown. */
@@ -116,7 +123,7 @@ export class LossReporter {
     if (totals.size > 0) {
       const all = [...totals].map(([unit, total]) => counted(total, unit));
       const count = [...totals.values()].reduce((sum, total) => sum + total);
-      this.#options.warn(`in all, ${wereLost(all, count)}`);
+      this.#warn(`in all, ${wereLost(all, count)}`);
     }
   }
 
@@ -152,22 +159,42 @@ export class LossReporter {
     const key = `${unit}\n${reason}`;
     let tally = this.#tallies.get(key);
     if (!tally) {
-      tally = { unsaid: 0, total: 0, saidAt: -Infinity };
+      tally = { unsaid: 0, total: 0 };
       this.#tallies.set(key, tally);
     }
     tally.unsaid += count;
     tally.total += count;
-    if (this.#options.now() - tally.saidAt >= this.#options.windowMillis) {
-      this.#say(key, tally);
-    }
+    if (this.#limiter.pass(key)) this.#say(key, tally);
   }
 
   #say(key: string, tally: Tally): void {
     const [unit, errorType] = key.split("\n");
     const why = reason(errorType, unit);
     const lost = wereLost([counted(tally.unsaid, unit)], tally.unsaid);
-    this.#options.warn(`${lost}: ${why}`);
+    this.#warn(`${lost}: ${why}`);
     tally.unsaid = 0;
-    tally.saidAt = this.#options.now();
   }
+}
+
+/** Says how many documents stdout no longer took, if any; once at shutdown. */
+export function sayDroppedDocuments(
+  sink: { readonly dropped: number },
+  warn: (message: string) => void,
+): void {
+  if (sink.dropped === 0) return;
+  warn(`${sink.dropped} telemetry documents could not be written to stdout`);
+}
+
+/**
+ * A {@linkcode LossReporter} that says losses through `warn`, and passes
+ * every measurement on to `meterProvider` when `DICE_SDK_METRICS` asks for
+ * the `otel.sdk.*` metrics.
+ */
+export function newLossReporter(
+  config: { sdkMetrics: boolean },
+  meterProvider: MeterProvider,
+  warn: (message: string) => void,
+): LossReporter {
+  const selfObservability = config.sdkMetrics ? meterProvider : undefined;
+  return new LossReporter({ warn, selfObservability });
 }

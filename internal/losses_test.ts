@@ -51,7 +51,7 @@ Deno.test("LossReporter says a full span queue at once, then once per window, an
         maxQueueSize: 2,
         maxExportBatchSize: 2,
         scheduledDelayMillis: 3_600_000,
-        selfObsMeterProvider: reporter.meterProvider,
+        selfObsMeterProvider: reporter,
       }),
     ],
   });
@@ -93,7 +93,7 @@ Deno.test("LossReporter says log records that failed to export, and passes every
     processors: [
       new BatchLogRecordProcessor({
         exporter,
-        selfObsMeterProvider: reporter.meterProvider,
+        selfObsMeterProvider: reporter,
       }),
     ],
   });
@@ -119,7 +119,7 @@ Deno.test("LossReporter says log records that failed to export, and passes every
 
 Deno.test("LossReporter adds up the totals of both signals at shutdown", () => {
   const { lines, reporter } = fixture();
-  const meter = reporter.meterProvider.getMeter("test");
+  const meter = reporter.getMeter("test");
   meter.createCounter("otel.sdk.processor.span.processed")
     .add(3, { "error.type": "queue_full" });
   meter.createCounter("otel.sdk.processor.log.processed")

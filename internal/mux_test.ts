@@ -74,6 +74,37 @@ Deno.test("ServeMux.serve() answers 400 for malformed percent-encoding", async (
   assert.deepEqual(calls, []);
 });
 
+Deno.test("ServeMux.serve() answers 400 for a malformed Host, never another route", async (t) => {
+  const mux = new ServeMux();
+  let served = 0;
+  mux.handle("/rolldice/{player}", () => {
+    served++;
+    return new Response("ok\n");
+  });
+  for (
+    const host of ["a b", "x:99999", "x:notaport", "%zz", "h/rolldice", "u@h"]
+  ) {
+    await t.step(JSON.stringify(host), async () => {
+      // What Deno.serve hands over: a URL built from the Host header, which
+      // `new Request()` would refuse to build.
+      const request = {
+        url: `http://${host}/rolldice/Alice`,
+        method: "GET",
+        headers: new Headers({ host }),
+      } as Request;
+      const response = await mux.serve(request);
+      assert.equal(response.status, 400);
+      assert.equal(
+        await response.text(),
+        "400 bad request: malformed Host header\n",
+      );
+    });
+  }
+  assert.equal(served, 0);
+  const valid = new Request("http://[::1]:8080/rolldice/Alice");
+  assert.equal((await mux.serve(valid)).status, 200);
+});
+
 Deno.test("ServeMux.serve() routes every method, as patterns without a method do", async () => {
   for (const method of ["GET", "POST", "DELETE", "BREW"]) {
     const { mux, calls } = recordingMux();

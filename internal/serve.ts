@@ -23,6 +23,7 @@
  */
 
 import { messageOf } from "./errors.ts";
+import { RateLimiter } from "./rate_limit.ts";
 
 /** Where {@linkcode serveResilient} listens. */
 export interface ServeResilientOptions {
@@ -206,9 +207,8 @@ export function newRateLimitedWarn(
   write: (message: string) => void,
   options: RateLimitedWarnOptions,
 ): RateLimitedWarn {
-  const now = options.now ?? (() => performance.now());
+  const limiter = new RateLimiter(options);
   const schedule = options.schedule ?? scheduleUnref;
-  let writtenAt = -Infinity;
   let held: string | undefined;
   let heldCount = 0;
   let cancel = () => {};
@@ -216,20 +216,17 @@ export function newRateLimitedWarn(
     cancel();
     cancel = () => {};
     if (held === undefined) return;
+    // The line written now starts the next window.
+    limiter.pass();
+    limiter.takeHeld();
     const others = heldCount - 1;
     write(others ? `${held} (and ${others} more since the last line)` : held);
-    writtenAt = now();
     held = undefined;
     heldCount = 0;
   }
   function warn(message: string): void {
-    const wait = writtenAt + options.windowMillis - now();
-    if (wait <= 0 && held === undefined) {
-      write(message);
-      writtenAt = now();
-      return;
-    }
-    if (held === undefined) cancel = schedule(flush, Math.max(0, wait));
+    if (held === undefined && limiter.pass()) return write(message);
+    if (held === undefined) cancel = schedule(flush, limiter.waitMillis());
     held = message;
     heldCount++;
   }

@@ -10,6 +10,8 @@
  */
 
 import { messageOf } from "./errors.ts";
+import type { SignalConfig } from "./otlp_config.ts";
+import { TIMED_OUT, within } from "./timeout.ts";
 
 /** Cleanup steps, each run once, every error reported together. */
 export interface ShutdownFuncs {
@@ -61,33 +63,53 @@ export function newShutdownFuncs(): ShutdownFuncs {
 }
 
 /**
+ * A batch processor waits for the export in flight, then exports what is
+ * left: against a collector that never answers, two OTLP timeouts or more.
+ * One, and this margin, is what a shutdown gives each provider; what is not
+ * out by then is lost anyway.
+ */
+export const SHUTDOWN_MARGIN_MILLIS = 500;
+
+/**
+ * How long a shutdown waits for open connections before it flushes the
+ * telemetry anyway: a quarter of `DICE_SHUTDOWN_TIMEOUT`, the rest being
+ * the telemetry's.
+ */
+export function drainMillis(shutdownTimeoutMillis: number): number {
+  return Math.floor(shutdownTimeoutMillis / 4);
+}
+
+/**
  * `step`, given up after `millis` with an error that names `what`: an
  * exporter that waits on a collector that never answers would otherwise
  * hold the shutdown for an export timeout per batch it holds.
  */
-export function within(
+export function giveUpAfter(
   step: () => Promise<void>,
   millis: number | undefined,
   what: string,
 ): () => Promise<void> {
   if (millis === undefined) return step;
   return async function stepWithin() {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `${what} did not finish within ${millis} ms; what it still held is lost`,
-            ),
-          ),
-        millis,
-      );
-    });
-    try {
-      await Promise.race([step(), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    if (await within(step(), millis) !== TIMED_OUT) return;
+    throw new Error(
+      `${what} did not finish within ${millis} ms; what it still held is lost`,
+    );
   };
+}
+
+/**
+ * The shutdown step of a provider that exports `signal`: bounded by one
+ * OTLP timeout and {@linkcode SHUTDOWN_MARGIN_MILLIS} where the signal goes
+ * over OTLP; stdout needs no bound of its own (the process deadline is it).
+ */
+export function shutdownWithin(
+  provider: { shutdown(): Promise<void> },
+  signal: Pick<SignalConfig, "exporters" | "timeoutMillis">,
+  what: string,
+): () => Promise<void> {
+  const budget = signal.exporters.includes("otlp")
+    ? signal.timeoutMillis + SHUTDOWN_MARGIN_MILLIS
+    : undefined;
+  return giveUpAfter(() => provider.shutdown(), budget, what);
 }

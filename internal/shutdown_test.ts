@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { newShutdownFuncs, within } from "./shutdown.ts";
+import { giveUpAfter, newShutdownFuncs } from "./shutdown.ts";
 
 Deno.test("newShutdownFuncs()", async (t) => {
   await t.step(
@@ -65,10 +65,10 @@ Deno.test("newShutdownFuncs()", async (t) => {
   );
 });
 
-Deno.test("within() gives a step up after its time, and leaves a prompt one alone", async (t) => {
+Deno.test("giveUpAfter() gives a step up after its time, and leaves a prompt one alone", async (t) => {
   await t.step("a step that never ends", async () => {
     const never = () => new Promise<void>(() => {});
-    const error = await within(never, 20, "the tracer provider")().then(
+    const error = await giveUpAfter(never, 20, "the tracer provider")().then(
       () => undefined,
       (e) => e,
     );
@@ -79,7 +79,7 @@ Deno.test("within() gives a step up after its time, and leaves a prompt one alon
   });
   await t.step("a step that ends in time", async () => {
     let ran = false;
-    await within(
+    await giveUpAfter(
       async () => {
         await Promise.resolve();
         ran = true;
@@ -91,6 +91,6 @@ Deno.test("within() gives a step up after its time, and leaves a prompt one alon
   });
   await t.step("no time given: the step itself", () => {
     const step = () => Promise.resolve();
-    assert.equal(within(step, undefined, "x"), step);
+    assert.equal(giveUpAfter(step, undefined, "x"), step);
   });
 });

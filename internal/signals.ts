@@ -12,6 +12,8 @@
  * @module
  */
 
+import { logToStderr } from "./stderr.ts";
+
 /** How long after the first signal a repeat still counts as the same event. */
 export const DUPLICATE_SIGNAL_WINDOW_MS = 500;
 
@@ -53,7 +55,7 @@ const SIGNAL_NUMBERS: Record<ShutdownSignal, number> = {
  * signal (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
  */
 export function shutdownSignal(
-  exitNow: (code: number, signal: ShutdownSignal) => void,
+  exitNow: (code: number, signal: ShutdownSignal) => void = exitAtOnce,
 ): Promise<ShutdownSignal> {
   const classify = newSignalClassifier();
   return new Promise((resolve) => {
@@ -68,4 +70,10 @@ export function shutdownSignal(
       listen(signal);
     }
   });
+}
+
+// A second signal skips whatever the shutdown still waits for.
+function exitAtOnce(code: number, signal: ShutdownSignal): void {
+  logToStderr(`${signal} again: exiting without waiting for the shutdown`);
+  Deno.exit(code);
 }

@@ -47,7 +47,7 @@ import {
 } from "@opentelemetry/semantic-conventions/incubating";
 import { hrTime } from "@opentelemetry/core";
 import { messageOf } from "../internal/errors.ts";
-import { TEXT_PLAIN_HEADERS } from "../internal/http.ts";
+import { hasValidHost, TEXT_PLAIN_HEADERS } from "../internal/http.ts";
 import {
   errorTypeOf,
   newDurationHistogram,
@@ -127,9 +127,9 @@ export function newHandler(next: ServeHandler): ServeHandler {
     // a child could then start after its parent had ended.
     const start = performance.now();
     // Deno builds the URL from the Host header, which a client may send
-    // malformed ("a b", "x:99999", "h/rolldice"): that request gets a 400,
-    // not a crash, nor another route.
-    const url = hostIsValid(request) ? URL.parse(request.url) : null;
+    // malformed ("a b", "x:99999", "h/rolldice"): its attributes are then
+    // taken from the request line alone. Answering it is the router's job.
+    const url = hasValidHost(request) ? URL.parse(request.url) : null;
     const { method, spanMethod } = requestMethod(request.method);
     // The client names the scheme too (an absolute-form target, or :scheme
     // in HTTP/2): only the two that HTTP knows reach an attribute.
@@ -152,9 +152,7 @@ export function newHandler(next: ServeHandler): ServeHandler {
     const ctx = trace.setSpan(parent, span).setValue(SERVER_REQUEST, state);
 
     activeRequests.add(1, activeAttributes);
-    const { response, errorType } = url === null
-      ? { response: badHost(), errorType: undefined }
-      : await serve(ctx, next, request, info);
+    const { response, errorType } = await serve(ctx, next, request, info);
     const end = performance.now();
     endServerSpan(span, response.status, errorType, end);
 
@@ -194,13 +192,6 @@ async function serve(
     });
     return { response, errorType: errorTypeOf(error) };
   }
-}
-
-function badHost(): Response {
-  return new Response("400 bad request: malformed Host header\n", {
-    status: 400,
-    headers: TEXT_PLAIN_HEADERS,
-  });
 }
 
 // For a server, 4xx is the client's fault: only 5xx marks the span.
@@ -250,15 +241,6 @@ function serverSpanAttributes(
     attributes[ATTR_NETWORK_PEER_PORT] = remote.port;
   }
   return attributes;
-}
-
-// RFC 3986's host and port. Deno pastes the Host header in front of the
-// path unchecked, so "h/rolldice" would move a request to another route.
-const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(:\d*)?$/;
-
-function hostIsValid(request: Request): boolean {
-  const host = request.headers.get("host");
-  return host === null || HOST.test(host);
 }
 
 // A socket listening on both families (`::`) sees an IPv4 client as

@@ -22,12 +22,13 @@ import {
   HTTP_REQUEST_METHOD_VALUE_PUT,
   HTTP_REQUEST_METHOD_VALUE_TRACE,
 } from "@opentelemetry/semantic-conventions";
+import denoJson from "../deno.json" with { type: "json" };
 
 /** The instrumentation scope of the telemetry that `otelhttp` records. */
 export const OTELHTTP_SCOPE_NAME = "dice/otelhttp";
 
-/** The version of `otelhttp`, which is released with the service (see deno.json). */
-export const OTELHTTP_SCOPE_VERSION = "0.1.0";
+/** The version of `otelhttp`, which is released with the service: deno.json's. */
+export const OTELHTTP_SCOPE_VERSION: string = denoJson.version;
 
 /** The bucket boundaries the HTTP conventions advise for request durations, in seconds. */
 export const DURATION_BUCKETS: readonly number[] = Object.freeze([

@@ -1,11 +1,13 @@
 /**
- * The W3C Baggage propagator.
+ * The W3C Baggage propagator, standing in for `@opentelemetry/core`'s
+ * `W3CBaggagePropagator` where that one departs from the specification.
  *
  * `baggage` is parsed by the W3C Baggage grammar, where the SDK's parser is
  * looser: empty values are kept, keys must be tokens, values must be baggage
  * octets, a percent-encoded sequence that is not UTF-8 decodes to U+FFFD
  * instead of dropping the member, and whole members are dropped beyond 180
- * members or 8192 bytes.
+ * members or 8192 bytes. `baggage_test.ts` holds each case. Injection and
+ * the API's `Baggage` are the SDK's.
  *
  * @module
  */
@@ -21,13 +23,13 @@ import {
   type TextMapSetter,
 } from "@opentelemetry/api";
 import { isTracingSuppressed } from "@opentelemetry/core";
+import { HTTP_TOKEN as TOKEN } from "../internal/http.ts";
 import { headerValue } from "./header.ts";
 
 const BAGGAGE = "baggage";
 
 const MAX_BAGGAGE_MEMBERS = 180;
 const MAX_BAGGAGE_BYTES = 8192;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAGGAGE_OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 const OWS = /^[ \t]+|[ \t]+$/g;
 

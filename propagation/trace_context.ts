@@ -13,6 +13,10 @@
  *   `traceparent` had it, or when this service started the trace itself
  *   (the SDK's trace IDs are random); the SDK alone always drops it.
  *
+ * `trace_context_test.ts` holds each case; `deno task conformance` serves
+ * the W3C test suite's endpoint, and `tools/conformance/main_test.ts` runs
+ * its cases against this propagator.
+ *
  * @module
  */
 

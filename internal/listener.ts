@@ -1,0 +1,115 @@
+/**
+ * Where the service listens: Go's `ListenAndServe(":8080")` with what a
+ * service that must not fall over adds to it.
+ *
+ * - Both address families, as Go's ":8080" does, or IPv4 alone where the
+ *   machine has no IPv6.
+ * - The port is bound before OpenTelemetry is set up, so that a port in use
+ *   stops the service before it has telemetry to flush; requests in that
+ *   moment are answered 503.
+ * - Running out of file descriptors is outlived (`internal/serve.ts`).
+ * - A shutdown lets requests in flight finish, but not for ever: a client
+ *   that never finishes its request must not hold back the flush of
+ *   everyone else's telemetry until the deadline.
+ *
+ * @module
+ */
+
+import { messageOf } from "./errors.ts";
+import { TEXT_PLAIN_HEADERS } from "./http.ts";
+import { type ResilientServer, serveResilient } from "./serve.ts";
+import { TIMED_OUT, within } from "./timeout.ts";
+
+/** A handler that `Deno.serve` accepts. */
+export type Handler = Deno.ServeHandler<Deno.NetAddr>;
+
+/** A bound port, made by {@linkcode listen}. */
+export interface Listener {
+  /** The address bound. */
+  readonly addr: Deno.NetAddr;
+  /** Serves `handler` from now on, and says where on stderr. */
+  serve(handler: Handler): void;
+  /**
+   * Stops accepting and waits for the requests in flight, at most `millis`;
+   * says so when some were still open.
+   */
+  drain(millis: number): Promise<void>;
+  /** Stops accepting and waits for the requests in flight. */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds `port` on both address families, answering 503 until
+ * {@linkcode Listener.serve}; undefined, said in one line through `warn`,
+ * when it cannot listen at all.
+ */
+export function listen(
+  port: number,
+  warn: (message: string) => void,
+): Listener | undefined {
+  let handler: Handler = serviceUnavailable;
+  const server = bind(port, (request, info) => handler(request, info), warn);
+  if (server === undefined) return undefined;
+  return {
+    addr: server.addr,
+    serve(next) {
+      handler = next;
+      const { hostname, port } = server.addr;
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      warn(
+        `listening on http://${host}:${port}/ ` +
+          `(try http://localhost:${port}/rolldice/Alice)`,
+      );
+    },
+    drain: (millis) => drain(server, millis, warn),
+    close: () => server.shutdown(),
+  };
+}
+
+function serviceUnavailable(): Response {
+  return new Response("503 service unavailable: starting\n", {
+    status: 503,
+    headers: TEXT_PLAIN_HEADERS,
+  });
+}
+
+function bind(
+  port: number,
+  handler: Handler,
+  warn: (message: string) => void,
+): ResilientServer | undefined {
+  for (const hostname of ["::", "0.0.0.0"]) {
+    try {
+      return serveResilient({ port, hostname }, handler, { warn });
+    } catch (error) {
+      if (hostname === "::" && isNoIPv6(error)) {
+        warn(`no IPv6 here (${messageOf(error)}); listening on IPv4`);
+        continue;
+      }
+      warn(
+        error instanceof Deno.errors.AddrInUse
+          ? `port ${port} is already in use; set PORT to a free port`
+          : `cannot listen on port ${port}: ${messageOf(error)}`,
+      );
+      return undefined;
+    }
+  }
+}
+
+// EADDRNOTAVAIL or EAFNOSUPPORT: a kernel without IPv6, or with it turned off.
+function isNoIPv6(error: unknown): boolean {
+  return error instanceof Deno.errors.AddrNotAvailable ||
+    /address family not supported|os error 97/i.test(messageOf(error));
+}
+
+async function drain(
+  server: ResilientServer,
+  millis: number,
+  warn: (message: string) => void,
+): Promise<void> {
+  if (await within(server.shutdown(), millis) !== TIMED_OUT) return;
+  warn(
+    `connections still open after ${millis} ms; flushing the telemetry ` +
+      "without waiting for them",
+  );
+}

@@ -201,7 +201,7 @@ Deno.test("deno task start: a terminal's Ctrl+C flushes every signal and exits 0
       assert.equal(alice.SpanID, rollSpan.SpanContext.SpanID);
       assert.deepEqual(alice.Attributes, [{
         Key: "result",
-        Value: { Type: "Int64", Value: roll },
+        Value: { Type: "INT64", Value: roll },
       }]);
       assert.ok(
         records.some((record) =>

@@ -75,30 +75,36 @@ export function attributesDocument(
 }
 
 /**
- * A log body or log attribute value with Go's `log.Kind` name; maps and
- * slices nest.
+ * A log body or log attribute value with Go's `attribute.Type` name, as
+ * stdoutlog v0.21 prints the `attribute.Value` of a record. A JavaScript
+ * list does not say whether it is Go's `[]string` or `[]Value`, and may mix
+ * types or nest, so it is a `SLICE` of typed values; a map is a `MAP` sorted
+ * by key, as Go's `attribute.MapValue` keeps it.
  */
 export function anyValue(value: AnyValue): TypedValue {
   if (value === null || value === undefined) {
-    return { Type: "Empty", Value: null };
+    return { Type: "EMPTY", Value: null };
   }
   switch (typeof value) {
     case "string":
-      return { Type: "String", Value: value };
+      return { Type: "STRING", Value: value };
     case "boolean":
-      return { Type: "Bool", Value: value };
+      return { Type: "BOOL", Value: value };
     case "number":
-      return numberValue(value, "Int64", "Float64");
+      return numberValue(value, "INT64", "FLOAT64");
   }
   if (value instanceof Uint8Array) {
-    return { Type: "Bytes", Value: base64(value) };
+    // Go's []byte, which encoding/json prints in base64.
+    return { Type: "BYTESLICE", Value: base64(value) };
   }
   if (Array.isArray(value)) {
-    return { Type: "Slice", Value: value.map(anyValue) };
+    return { Type: "SLICE", Value: value.map(anyValue) };
   }
   return {
-    Type: "Map",
-    Value: anyAttributesDocument(value as Record<string, AnyValue>),
+    Type: "MAP",
+    Value: sortByKey(
+      anyAttributesDocument(value as Record<string, AnyValue>),
+    ),
   };
 }
 
@@ -108,7 +114,10 @@ function base64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** Log attributes, or a log map, as Go's `KeyValue` list. */
+/**
+ * Log attributes, or a log map, as Go's `KeyValue` list, in the order they
+ * were set: a Go log record keeps its attributes as a list.
+ */
 export function anyAttributesDocument(
   attributes: Readonly<Record<string, AnyValue>> | undefined,
 ): KeyValue[] {
@@ -122,29 +131,80 @@ export function anyAttributesDocument(
 const resourceDocuments = new WeakMap<Resource, KeyValue[]>();
 
 /**
+ * Attributes held as Go's `attribute.Set`, such as a metric data point's:
+ * sorted by key, as the set keeps them.
+ */
+export function attributeSetDocument(
+  attributes: Attributes | undefined,
+): KeyValue[] {
+  return sortByKey(attributesDocument(attributes));
+}
+
+/**
  * A resource's attributes, sorted by key as Go prints them. Every item of a
  * batch shares one resource, so its list is built once.
  */
 export function resourceDocument(resource: Resource): KeyValue[] {
   let document = resourceDocuments.get(resource);
   if (!document) {
-    document = attributesDocument(resource.attributes)
-      .sort((a, b) => a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0);
+    document = attributeSetDocument(resource.attributes);
     resourceDocuments.set(resource, document);
   }
   return document;
 }
 
+// Sorts in place, in the order of Go's string comparison.
+function sortByKey(list: KeyValue[]): KeyValue[] {
+  return list.sort((a, b) => compareUtf8(a.Key, b.Key));
+}
+
+/**
+ * Compares two strings as Go compares them: by their UTF-8 bytes, which is
+ * the order of code points. UTF-16 code units are in that order too, except
+ * that the surrogates (U+D800..U+DFFF, which make the code points above
+ * U+FFFF) sort below U+E000..U+FFFF there and above them in UTF-8.
+ */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
+  }
+  return a.length - b.length;
+}
+
+function utf8Rank(codeUnit: number): number {
+  if (codeUnit < 0xd800) return codeUnit;
+  return codeUnit < 0xe000 ? codeUnit + 0x2000 : codeUnit - 0x800;
+}
+
+/**
+ * What Go prints as a scope's `Attributes` (a JavaScript scope has none):
+ * `null` where encoding/json reaches the scope's empty `attribute.Set`
+ * through a pointer, as in a span stub or a metric collection, so that the
+ * set's `MarshalJSON` prints its nil data; `{}` in a log record, which holds
+ * the scope by value, so that encoding/json prints the set's exported
+ * fields, of which there are none.
+ */
+export type ScopeAttributes = null | Record<string, never>;
+
 /** An instrumentation scope as Go prints it. */
-export function scopeDocument(scope: InstrumentationScope): {
+export function scopeDocument(
+  scope: InstrumentationScope,
+  attributes: ScopeAttributes,
+): {
   Name: string;
   Version: string;
   SchemaURL: string;
+  Attributes: ScopeAttributes;
 } {
   return {
     Name: scope.name,
     Version: scope.version ?? "",
     SchemaURL: scope.schemaUrl ?? "",
+    Attributes: attributes,
   };
 }
 

@@ -22,11 +22,36 @@ Deno.test("render() escapes what JSON.stringify leaves raw", () => {
   assert.equal(render({ a: 1 }, "pretty"), '{\n\t"a": 1\n}\n');
 });
 
-Deno.test("formatTime() prints UTC with nine fractional digits", () => {
+Deno.test("formatTime() prints UTC as Go's RFC3339Nano: no trailing zeros, no fraction on a whole second", () => {
   assert.equal(formatTime([0, 5]), "1970-01-01T00:00:00.000000005Z");
   assert.equal(
     formatTime([1700000000, 999999999]),
     "2023-11-14T22:13:20.999999999Z",
+  );
+  assert.equal(
+    formatTime([1700000031, 96_000_000]),
+    "2023-11-14T22:13:51.096Z",
+  );
+  assert.equal(formatTime([1700000031, 100]), "2023-11-14T22:13:51.0000001Z");
+  assert.equal(formatTime([1700000031, 120_000]), "2023-11-14T22:13:51.00012Z");
+  assert.equal(formatTime([1700000031, 0]), "2023-11-14T22:13:51Z");
+  assert.equal(formatTime([0, 0]), "1970-01-01T00:00:00Z");
+});
+
+Deno.test("formatTime() prints as Go's RFC3339Nano any time (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 4102444800 }),
+      fc.integer({ min: 0, max: 999_999_999 }),
+      (seconds, nanos) => {
+        const printed = formatTime([seconds, nanos]);
+        const fraction = nanos
+          ? "." + String(nanos).padStart(9, "0").replace(/0+$/, "")
+          : "";
+        const whole = new Date(seconds * 1000).toISOString().slice(0, 19);
+        assert.equal(printed, `${whole}${fraction}Z`);
+      },
+    ),
   );
 });
 

@@ -71,7 +71,7 @@ export class StdoutLogRecordExporter extends StdoutExporter<ReadableLogRecord>
     );
     out.raw(key.Scope);
     const scope = record.instrumentationScope;
-    out.raw(this.shared(scope, () => scopeDocument(scope)));
+    out.raw(this.shared(scope, () => scopeDocument(scope, {})));
     out.raw(key.DroppedAttributes);
     out.number(record.droppedAttributesCount);
     out.raw(parts.closeDocument);
@@ -100,7 +100,7 @@ export function logRecordDocument(
     SpanID: spanContext?.spanId ?? INVALID_SPAN_CONTEXT.SpanID,
     TraceFlags: hexByte(spanContext?.traceFlags ?? 0),
     Resource: resourceDocument(record.resource),
-    Scope: scopeDocument(record.instrumentationScope),
+    Scope: scopeDocument(record.instrumentationScope, {}),
     DroppedAttributes: record.droppedAttributesCount,
   };
 }

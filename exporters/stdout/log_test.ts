@@ -14,6 +14,7 @@ import {
   type ReadableLogRecord,
   SimpleLogRecordProcessor,
 } from "@opentelemetry/sdk-logs";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import { EVENT_EXCEPTION } from "@opentelemetry/semantic-conventions";
 import { parseDocuments } from "../../internal/testing.ts";
 import {
@@ -70,31 +71,33 @@ Deno.test("StdoutLogRecordExporter prints the fields of Go's stdoutlog", async (
   assert.equal(record.Severity, 9);
   assert.equal(record.SeverityText, "INFO");
   assert.deepEqual(record.Body, {
-    Type: "String",
+    Type: "STRING",
     Value: `${HOSTILE} is rolling the dice`,
   });
+  // In the order they were set; a map's entries sorted by key, as Go's
+  // attribute.MapValue keeps them.
   assert.deepEqual(record.Attributes, [
-    { Key: "result", Value: { Type: "Int64", Value: 4 } },
+    { Key: "result", Value: { Type: "INT64", Value: 4 } },
     {
       Key: "nested",
       Value: {
-        Type: "Map",
+        Type: "MAP",
         Value: [
+          { Key: "bytes", Value: { Type: "BYTESLICE", Value: "aGk=" } },
           {
             Key: "list",
             Value: {
-              Type: "Slice",
-              Value: [{ Type: "Int64", Value: 1 }, {
-                Type: "String",
+              Type: "SLICE",
+              Value: [{ Type: "INT64", Value: 1 }, {
+                Type: "STRING",
                 Value: "x",
               }],
             },
           },
-          { Key: "bytes", Value: { Type: "Bytes", Value: "aGk=" } },
         ],
       },
     },
-    { Key: "none", Value: { Type: "Empty", Value: null } },
+    { Key: "none", Value: { Type: "EMPTY", Value: null } },
   ]);
   assert.equal(record.TraceID, "00000000000000000000000000000000");
   assert.equal(record.SpanID, "0000000000000000");
@@ -104,6 +107,7 @@ Deno.test("StdoutLogRecordExporter prints the fields of Go's stdoutlog", async (
     Name: "test-scope",
     Version: "",
     SchemaURL: "",
+    Attributes: {},
   });
   assert.equal(record.DroppedAttributes, 0);
 });
@@ -257,3 +261,127 @@ function readable(record: ReadableLogRecord): ReadableLogRecord {
     droppedAttributesCount: record.droppedAttributesCount,
   };
 }
+
+// The record of opentelemetry-go's exporters/stdout/stdoutlog v0.21.0
+// exporter_test.go (getRecord), emitted at a whole second and observed at
+// a fraction of three digits.
+const GO_RECORD: ReadableLogRecord = {
+  hrTime: [1700000031, 0],
+  hrTimeObserved: [1700000031, 96_000_000],
+  eventName: "testing.event",
+  severityNumber: SeverityNumber.INFO,
+  severityText: "INFO",
+  body: "test",
+  attributes: {
+    key: "value",
+    key2: "value",
+    key3: "value",
+    key4: "value",
+    key5: "value",
+    bool: true,
+  },
+  spanContext: {
+    traceId: "0102030405060708090a0b0c0d0e0f10",
+    spanId: "0102030405060708",
+    traceFlags: TraceFlags.SAMPLED,
+  },
+  resource: resourceFromAttributes({ foo: "bar" }),
+  instrumentationScope: {
+    name: "name",
+    version: "version",
+    schemaUrl: "https://example.com/custom-schema",
+  },
+  droppedAttributesCount: 10,
+};
+
+Deno.test("StdoutLogRecordExporter prints a record as Go's stdoutlog v0.21 test expects, byte for byte", async (t) => {
+  // Go's expected JSON, pretty and compact, with these times as
+  // encoding/json prints them.
+  for (
+    const [format, file] of [["pretty", "stdoutlog_record.golden"], [
+      "compact",
+      "stdoutlog_record_compact.golden",
+    ]] as const
+  ) {
+    await t.step(format, async () => {
+      const expected = await Deno.readTextFile(
+        new URL(`./testdata/${file}`, import.meta.url),
+      );
+      const [written] = await exportEach([GO_RECORD], format);
+      assertBytesOf(written, expected);
+    });
+  }
+});
+
+Deno.test("StdoutLogRecordExporter prints each value with Go's attribute.Type name, as stdoutlog v0.21 does", () => {
+  const sink = bytesSink();
+  const exporter = new StdoutLogRecordExporter({ sink, format: "compact" });
+  const values: Record<string, AnyValue> = {
+    empty: null,
+    undefined: undefined,
+    bool: false,
+    int: -3,
+    float: 0.25,
+    string: "s",
+    bytes: new Uint8Array([0, 255]),
+    noBytes: new Uint8Array(),
+    slice: ["a", 1, [true]],
+    emptySlice: [],
+    map: { z: 1, a: { y: "", b: null } },
+    emptyMap: {},
+  };
+  exporter.export(
+    [{ ...GO_RECORD, body: values, attributes: values }],
+    () => {},
+  );
+  const [record] = parseDocuments(new TextDecoder().decode(sink.exports[0]));
+  // Every field of an attribute.Value, as encoding/json prints it; a map's
+  // entries sorted by key, as attribute.MapValue keeps them.
+  const expected = [
+    { Key: "empty", Value: { Type: "EMPTY", Value: null } },
+    { Key: "undefined", Value: { Type: "EMPTY", Value: null } },
+    { Key: "bool", Value: { Type: "BOOL", Value: false } },
+    { Key: "int", Value: { Type: "INT64", Value: -3 } },
+    { Key: "float", Value: { Type: "FLOAT64", Value: 0.25 } },
+    { Key: "string", Value: { Type: "STRING", Value: "s" } },
+    { Key: "bytes", Value: { Type: "BYTESLICE", Value: "AP8=" } },
+    { Key: "noBytes", Value: { Type: "BYTESLICE", Value: "" } },
+    {
+      Key: "slice",
+      Value: {
+        Type: "SLICE",
+        Value: [
+          { Type: "STRING", Value: "a" },
+          { Type: "INT64", Value: 1 },
+          { Type: "SLICE", Value: [{ Type: "BOOL", Value: true }] },
+        ],
+      },
+    },
+    { Key: "emptySlice", Value: { Type: "SLICE", Value: [] } },
+    {
+      Key: "map",
+      Value: {
+        Type: "MAP",
+        Value: [
+          {
+            Key: "a",
+            Value: {
+              Type: "MAP",
+              Value: [
+                { Key: "b", Value: { Type: "EMPTY", Value: null } },
+                { Key: "y", Value: { Type: "STRING", Value: "" } },
+              ],
+            },
+          },
+          { Key: "z", Value: { Type: "INT64", Value: 1 } },
+        ],
+      },
+    },
+    { Key: "emptyMap", Value: { Type: "MAP", Value: [] } },
+  ];
+  assert.deepEqual(record.Attributes, expected);
+  assert.deepEqual(record.Body, {
+    Type: "MAP",
+    Value: [...expected].sort((a, b) => a.Key < b.Key ? -1 : 1),
+  });
+});

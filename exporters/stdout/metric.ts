@@ -17,10 +17,11 @@ import {
   type MetricData,
   type PushMetricExporter,
   type ResourceMetrics,
+  type ScopeMetrics,
   type SumMetricData,
 } from "@opentelemetry/sdk-metrics";
 import {
-  attributesDocument,
+  attributeSetDocument,
   jsonNumber,
   resourceDocument,
   scopeDocument,
@@ -51,14 +52,21 @@ export function resourceMetricsDocument(
 ): Record<string, unknown> {
   return {
     Resource: resourceDocument(metrics.resource),
-    ScopeMetrics: metrics.scopeMetrics.map((scopeMetrics) => ({
-      Scope: scopeDocument(scopeMetrics.scope),
-      Metrics: scopeMetrics.metrics.map((metric) => ({
-        Name: metric.descriptor.name,
-        Description: metric.descriptor.description,
-        Unit: metric.descriptor.unit,
-        Data: metricDataDocument(metric),
-      })),
+    // Go's SDK leaves an empty collection's list nil, which prints as null.
+    ScopeMetrics: metrics.scopeMetrics.length
+      ? metrics.scopeMetrics.map(scopeMetricsDocument)
+      : null,
+  };
+}
+
+function scopeMetricsDocument(scopeMetrics: ScopeMetrics) {
+  return {
+    Scope: scopeDocument(scopeMetrics.scope, null),
+    Metrics: scopeMetrics.metrics.map((metric) => ({
+      Name: metric.descriptor.name,
+      Description: metric.descriptor.description,
+      Unit: metric.descriptor.unit,
+      Data: metricDataDocument(metric),
     })),
   };
 }
@@ -81,12 +89,13 @@ const TEMPORALITY_NAMES: Record<AggregationTemporality, string> = {
   [AggregationTemporality.DELTA]: "DeltaTemporality",
 };
 
-// The fields that start every data point.
+// The fields that start every data point: its attributes are Go's
+// attribute.Set, sorted by key.
 function pointTimes(
   point: { attributes: Attributes; startTime: HrTime; endTime: HrTime },
 ) {
   return {
-    Attributes: attributesDocument(point.attributes),
+    Attributes: attributeSetDocument(point.attributes),
     StartTime: formatTime(point.startTime),
     Time: formatTime(point.endTime),
   };
@@ -146,6 +155,8 @@ function exponentialHistogramDocument(metric: ExponentialHistogramMetricData) {
         Offset: point.value.negative.offset,
         Counts: point.value.negative.bucketCounts,
       },
+      // Go's SDK always sets 0: only an exact zero counts as zero.
+      ZeroThreshold: 0,
     })),
     Temporality: TEMPORALITY_NAMES[metric.aggregationTemporality],
   };

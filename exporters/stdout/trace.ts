@@ -83,7 +83,7 @@ export class StdoutSpanExporter extends StdoutExporter<ReadableSpan>
     const scope = span.instrumentationScope;
     // Go prints the scope under its deprecated name as well: one rendering,
     // copied twice.
-    const scopeBytes = this.shared(scope, () => scopeDocument(scope));
+    const scopeBytes = this.shared(scope, () => scopeDocument(scope, null));
     out.raw(key.InstrumentationScope);
     out.raw(scopeBytes);
     out.raw(key.InstrumentationLibrary);
@@ -98,7 +98,7 @@ export class StdoutSpanExporter extends StdoutExporter<ReadableSpan>
  * `render`.
  */
 export function spanDocument(span: ReadableSpan): Record<string, unknown> {
-  const scope = scopeDocument(span.instrumentationScope);
+  const scope = scopeDocument(span.instrumentationScope, null);
   return {
     Name: span.name,
     SpanContext: spanContextDocument(span.spanContext()),

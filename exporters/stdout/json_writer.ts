@@ -68,8 +68,11 @@ export function renderAt(
 // The bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E,
 // U+2066..U+2069) reorder what a terminal shows, so a name could make a line
 // read as something else: escaped too.
+// And <, > and &, which Go's encoding/json escapes as \u003c, \u003e and
+// \u0026 (its encoders are never told otherwise), so that the bytes are
+// Go's.
 const UNSAFE_FOR_TERMINALS =
-  /[\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  /[<>&\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeForTerminals(json: string): string {
   return json.replace(UNSAFE_FOR_TERMINALS, unicodeEscape);
@@ -172,6 +175,7 @@ interface KeyValueParts {
   readonly closeItem: Uint8Array;
   readonly closeList: Uint8Array;
   readonly emptyList: Uint8Array;
+  readonly nullList: Uint8Array;
 }
 
 const KEY_VALUE_PARTS = new Map<Layout, KeyValueParts>();
@@ -189,6 +193,7 @@ function keyValuePartsOf(layout: Layout): KeyValueParts {
     closeItem: utf8(`${lineAt(3)}}${lineAt(2)}}`),
     closeList: utf8(`${lineAt(1)}]`),
     emptyList: utf8("[]"),
+    nullList: utf8("null"),
   };
   KEY_VALUE_PARTS.set(layout, parts);
   return parts;
@@ -196,6 +201,9 @@ function keyValuePartsOf(layout: Layout): KeyValueParts {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const LESS = 0x3c;
+const GREATER = 0x3e;
+const AMPERSAND = 0x26;
 
 /**
  * Writes JSON, laid out as {@linkcode render} lays it out, straight into a
@@ -253,7 +261,10 @@ export class JsonWriter {
       // Printable ASCII other than the quote and the backslash is copied as
       // it is, as nearly every string here is; a string that holds anything
       // else is escaped whole by JSON.stringify instead.
-      if (code < 0x20 || code > 0x7e || code === QUOTE || code === BACKSLASH) {
+      if (
+        code < 0x20 || code > 0x7e || code === QUOTE || code === BACKSLASH ||
+        code === LESS || code === GREATER || code === AMPERSAND
+      ) {
         return this.text(quote(value));
       }
       buffer[at++] = code;
@@ -308,10 +319,13 @@ export class JsonWriter {
    * of a document, each value typed by `valueOf` (`undefined` leaves the
    * attribute out). The attributes are written as they are read: a list of
    * objects built first, for a few attributes, cost more than writing them.
+   * No attributes are `[]`, or `null` with `nilWhenEmpty`, as Go prints the
+   * nil slice of a span, event or link that has none.
    */
   keyValues<T>(
     attributes: Readonly<Record<string, T>> | undefined,
     valueOf: (value: T) => TypedValue | undefined,
+    nilWhenEmpty = false,
   ): void {
     const parts = this.#keyValue;
     let first = true;
@@ -327,7 +341,8 @@ export class JsonWriter {
       this.value(typed.Value, 4);
       this.raw(parts.closeItem);
     }
-    this.raw(first ? parts.emptyList : parts.closeList);
+    if (!first) this.raw(parts.closeList);
+    else this.raw(nilWhenEmpty ? parts.nullList : parts.emptyList);
   }
 
   /** What was written so far, in the writer's buffer: valid until it is reused. */

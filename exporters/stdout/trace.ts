@@ -72,7 +72,7 @@ export class StdoutSpanExporter extends StdoutExporter<ReadableSpan>
     out.raw(key.EndTime);
     out.time(span.endTime);
     out.raw(key.Attributes);
-    out.keyValues(span.attributes, attributeValue);
+    out.keyValues(span.attributes, attributeValue, true);
     // The fields that follow are the same bytes for nearly every span.
     if (isPlain(span)) out.raw(parts.plainMiddle);
     else writeMiddle(out, span, parts);
@@ -106,7 +106,7 @@ export function spanDocument(span: ReadableSpan): Record<string, unknown> {
     SpanKind: spanKind(span),
     StartTime: formatTime(span.startTime),
     EndTime: formatTime(span.endTime),
-    Attributes: attributesDocument(span.attributes),
+    Attributes: nilWhenEmpty(attributesDocument(span.attributes)),
     Events: eventsDocument(span),
     Links: linksDocument(span),
     Status: statusDocument(span),
@@ -140,6 +140,11 @@ function statusDocument(span: Pick<ReadableSpan, "status">) {
   };
 }
 
+// Go's span snapshot holds nil for no attributes, events or links: null.
+function nilWhenEmpty<T>(list: T[]): T[] | null {
+  return list.length ? list : null;
+}
+
 // Go prints an empty list of events or links as null.
 function eventsDocument(span: Pick<ReadableSpan, "events">) {
   return span.events.length ? span.events.map(eventDocument) : null;
@@ -152,7 +157,7 @@ function linksDocument(span: Pick<ReadableSpan, "links">) {
 function eventDocument(event: TimedEvent) {
   return {
     Name: event.name,
-    Attributes: attributesDocument(event.attributes),
+    Attributes: nilWhenEmpty(attributesDocument(event.attributes)),
     DroppedAttributeCount: event.droppedAttributesCount ?? 0,
     Time: formatTime(event.time),
   };
@@ -161,7 +166,7 @@ function eventDocument(event: TimedEvent) {
 function linkDocument(link: Link) {
   return {
     SpanContext: spanContextDocument(link.context),
-    Attributes: attributesDocument(link.attributes),
+    Attributes: nilWhenEmpty(attributesDocument(link.attributes)),
     DroppedAttributeCount: link.droppedAttributesCount ?? 0,
   };
 }

@@ -354,6 +354,45 @@ Deno.test("StdoutSpanExporter never lets a control character reach the terminal"
   }
 });
 
+Deno.test("StdoutSpanExporter escapes <, > and & as Go's encoding/json does", async () => {
+  const sink = memorySink();
+  const provider = stdoutTracerProvider(sink, { format: "compact" });
+  const span = provider.getTracer("<scope>").startSpan("a<b>&c");
+  span.setAttribute("html", "<script>&amp;</script>");
+  span.end();
+  await provider.shutdown();
+  assert.ok(sink.text.includes('"Name":"a\\u003cb\\u003e\\u0026c"'), sink.text);
+  assert.ok(
+    sink.text.includes("\\u003cscript\\u003e\\u0026amp;\\u003c/script\\u003e"),
+  );
+  assert.ok(sink.text.includes('"Name":"\\u003cscope\\u003e"'));
+  assert.doesNotMatch(sink.text, /[<>&]/);
+  // Still the same strings to a JSON reader.
+  const [document] = parseDocuments(sink.text) as Array<Record<string, Json>>;
+  assert.equal(document.Name, "a<b>&c");
+});
+
+Deno.test("StdoutSpanExporter prints no attributes of a span, event or link as Go's null", async () => {
+  const sink = memorySink();
+  const provider = stdoutTracerProvider(sink, { format: "compact" });
+  const tracer = provider.getTracer("test-scope");
+  const other = tracer.startSpan("other");
+  const span = tracer.startSpan("bare", {
+    links: [{ context: other.spanContext() }],
+  });
+  span.addEvent("happened");
+  span.end();
+  other.end();
+  await provider.shutdown();
+  const [bare] = parseDocuments(sink.text) as Array<Record<string, Json>>;
+  assert.equal(bare.Name, "bare");
+  assert.equal(bare.Attributes, null);
+  const [event] = bare.Events as Array<Record<string, Json>>;
+  assert.equal(event.Attributes, null);
+  const [link] = bare.Links as Array<Record<string, Json>>;
+  assert.equal(link.Attributes, null);
+});
+
 Deno.test("StdoutSpanExporter and StdoutLogRecordExporter lay documents out as render() does", async (t) => {
   for (const format of FORMATS) {
     await t.step(format, async () => {

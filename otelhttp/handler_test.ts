@@ -756,3 +756,37 @@ Deno.test("newHandler() redacts the AWS signature parameters of url.query", asyn
     "X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&X-Amz-Date=d",
   );
 });
+
+Deno.test("newHandler() records no network.protocol.version: Deno.serve tells a handler nothing of it", async () => {
+  const sdk = setupInMemorySDK();
+  const infoFields: string[][] = [];
+  const handler = newHandler((_request, info) => {
+    infoFields.push(Object.getOwnPropertyNames(Object.getPrototypeOf(info)));
+    return ok();
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    handler,
+  );
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  const h2c = Deno.createHttpClient({ http1: false, http2: true });
+  try {
+    await (await fetch(url)).text();
+    await (await fetch(url, { client: h2c })).text();
+  } finally {
+    h2c.close();
+    await server.shutdown();
+    await sdk.shutdown();
+  }
+  // HTTP/1.1 and HTTP/2 reach the handler alike: the same Request, and an
+  // info with only the peer and the completion. When Deno tells more, this
+  // fails, and the version can be recorded.
+  assert.deepEqual(infoFields, [
+    ["constructor", "remoteAddr", "completed"],
+    ["constructor", "remoteAddr", "completed"],
+  ]);
+  const versions = sdk.spans().map((span) =>
+    span.attributes["network.protocol.version"]
+  );
+  assert.deepEqual(versions, [undefined, undefined]);
+});

@@ -10,7 +10,11 @@
  * @module
  */
 
-import { readSettings } from "./internal/config.ts";
+import {
+  type Config,
+  DEFAULT_CONFIG,
+  readSettings,
+} from "./internal/config.ts";
 import { exitAfter } from "./internal/deadline.ts";
 import { messageOf } from "./internal/errors.ts";
 import { listen } from "./internal/listener.ts";
@@ -26,10 +30,13 @@ import { newRollDice } from "./rolldice.ts";
 
 /**
  * Builds the service's request handler: the dice routes, each tagged with
- * its pattern, behind the HTTP instrumentation. Call it after the SDK is set
- * up, since it takes its tracers and meters from the global providers.
+ * its pattern, behind the HTTP instrumentation, which records the methods
+ * `config` knows. Call it after the SDK is set up, since it takes its
+ * tracers and meters from the global providers.
  */
-export function newHTTPHandler(): otelhttp.ServeHandler {
+export function newHTTPHandler(
+  config: Pick<Config, "httpKnownMethods"> = DEFAULT_CONFIG,
+): otelhttp.ServeHandler {
   const mux = new ServeMux();
 
   // handleFunc is a replacement for mux.handle that gives the pattern to the
@@ -43,7 +50,9 @@ export function newHTTPHandler(): otelhttp.ServeHandler {
   handleFunc("/rolldice/", rolldice);
   handleFunc("/rolldice/{player}", rolldice);
 
-  return otelhttp.newHandler((request) => mux.serve(request));
+  return otelhttp.newHandler((request) => mux.serve(request), {
+    knownMethods: config.httpKnownMethods,
+  });
 }
 
 /** Runs the service until a shutdown signal; returns the exit code. */
@@ -71,7 +80,7 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  server.serve(newHTTPHandler());
+  server.serve(newHTTPHandler(config));
 
   logToStderr(`${await signal}: shutting down (send it again to exit at once)`);
   const cancelDeadline = exitAfter(

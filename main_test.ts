@@ -3,6 +3,7 @@ import { SpanKind } from "@opentelemetry/api";
 import type { Histogram } from "@opentelemetry/sdk-metrics";
 import denoJson from "./deno.json" with { type: "json" };
 import { newHTTPHandler } from "./main.ts";
+import { readConfig } from "./internal/config.ts";
 import { OTELHTTP_SCOPE_VERSION } from "./otelhttp/mod.ts";
 import {
   type Json,
@@ -1229,4 +1230,31 @@ Deno.test("the walkthrough's files stay as short as Go's, and no source file gro
     ].join("\n");
     assert.equal(codeLines(text), 2);
   });
+});
+
+Deno.test("newHTTPHandler() records the methods OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS names", async () => {
+  const sdk = await setupTestSDK();
+  try {
+    const config = readConfig(
+      (name) =>
+        name === "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS" ? "BREW" : undefined,
+      () => {},
+    );
+    const handler = newHTTPHandler(config);
+    for (const method of ["BREW", "GET"]) {
+      const response = await handler(
+        new Request("http://localhost:8080/rolldice/Alice", { method }),
+        TEST_INFO,
+      );
+      await response.text();
+    }
+  } finally {
+    await sdk.shutdown();
+  }
+  const servers = sdk.spans().filter((span) => span.kind === SpanKind.SERVER)
+    .map((span) => [span.name, span.attributes["http.request.method"]]);
+  assert.deepEqual(servers, [
+    ["BREW /rolldice/{player}", "BREW"],
+    ["HTTP /rolldice/{player}", "_OTHER"],
+  ]);
 });

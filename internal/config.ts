@@ -18,7 +18,9 @@
  */
 
 import type { ConsoleFormat } from "../exporters/stdout/mod.ts";
-import { ConfigError, type EnvLookup, EnvReader } from "./env.ts";
+import { DEFAULT_KNOWN_METHODS } from "../otelhttp/semconv.ts";
+import { ConfigError, type EnvLookup, EnvReader, shown } from "./env.ts";
+import { HTTP_TOKEN } from "./http.ts";
 import {
   consoleOnly,
   readSignal,
@@ -102,6 +104,11 @@ export interface Config {
   spanLimits: SpanLimitsConfig;
   /** How much of a log record is kept. */
   logRecordLimits: LogRecordLimitsConfig;
+  /**
+   * `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`: the HTTP methods recorded as
+   * sent; any other is recorded as `_OTHER`.
+   */
+  httpKnownMethods: readonly string[];
 }
 
 /**
@@ -129,6 +136,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   metricExportTimeoutMillis: 3000,
   spanLimits: SPAN_LIMITS_DEFAULTS,
   logRecordLimits: LOG_RECORD_LIMITS_DEFAULTS,
+  httpKnownMethods: DEFAULT_KNOWN_METHODS,
 }) as Config;
 
 /**
@@ -206,6 +214,7 @@ export function readConfig(
       metricExportIntervalMillis,
     ),
     ...readLimits(read),
+    httpKnownMethods: readKnownMethods(read),
   };
   sayIgnoredResourceAttributes(read);
   sayShutdownTooShort(read, config);
@@ -222,6 +231,27 @@ function readPort(read: EnvReader): number {
     );
   }
   return port;
+}
+
+// A comma-separated list of case-sensitive method names, which replaces the
+// default list; entries that are no method name are said and skipped.
+function readKnownMethods(read: EnvReader): readonly string[] {
+  const name = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
+  const raw = read.get(name);
+  if (raw === undefined) return DEFAULT_CONFIG.httpKnownMethods;
+  const entries = raw.split(",").map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  const methods = [...new Set(entries.filter((e) => HTTP_TOKEN.test(e)))];
+  const bad = entries.filter((entry) => !HTTP_TOKEN.test(entry));
+  const kept = methods.length > 0 ? methods : DEFAULT_CONFIG.httpKnownMethods;
+  if (bad.length > 0) {
+    read.say(
+      `${name} accepts a comma-separated list of HTTP method names; ` +
+        `${bad.map(shown).join(", ")} ${bad.length === 1 ? "is" : "are"} ` +
+        `not one; using ${kept.join(",")}`,
+    );
+  }
+  return kept;
 }
 
 // A shutdown gives open connections a quarter of its time, then the OTLP

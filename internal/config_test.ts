@@ -98,7 +98,35 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
       attributeValueLengthLimit: 4096,
       attributeCountLimit: 128,
     },
+    httpKnownMethods: [
+      "CONNECT",
+      "DELETE",
+      "GET",
+      "HEAD",
+      "OPTIONS",
+      "PATCH",
+      "POST",
+      "PUT",
+      "QUERY",
+      "TRACE",
+    ],
   });
+});
+
+Deno.test("readConfig() reads OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, which replaces the default list", () => {
+  const name = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
+  assertReads({ [name]: " GET, BREW ,GET,,purge" }, {
+    httpKnownMethods: ["GET", "BREW", "purge"],
+  });
+  assertRejects(
+    { [name]: "GET,a b,{}" },
+    `${name} accepts a comma-separated list of HTTP method names; "a b", "{}" are not one; using GET`,
+    { httpKnownMethods: ["GET"] },
+  );
+  assertRejects(
+    { [name]: "a b" },
+    `${name} accepts a comma-separated list of HTTP method names; "a b" is not one; using CONNECT,DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT,QUERY,TRACE`,
+  );
 });
 
 Deno.test("readConfig() treats an empty or blank value as unset", () => {

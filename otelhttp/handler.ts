@@ -3,11 +3,14 @@
  * `otelhttp.NewHandler` and `otelhttp.WithRouteTag`, written by hand because
  * no OpenTelemetry package instruments `Deno.serve`.
  *
- * It follows the stable HTTP semantic conventions: one SERVER span per
- * request, a child of the remote parent when the request carries W3C Trace
- * Context, named `{method} {route}`; the `http.server.request.duration`
- * histogram and the `http.server.active_requests` counter, whose attributes
- * are all of low cardinality (never the path, never a player name).
+ * It follows the HTTP semantic conventions: one SERVER span per request, a
+ * child of the remote parent when the request carries W3C Trace Context,
+ * named `{method} {route}`, and the `http.server.request.duration`
+ * histogram, all stable; the `http.server.request.body.size` and
+ * `http.server.response.body.size` histograms, which Go's otelhttp records
+ * too, and the `http.server.active_requests` counter, all three still in
+ * development (opt-in) in the conventions. Metric attributes are all of low
+ * cardinality (never the path, never a player name).
  *
  * @module
  */
@@ -44,18 +47,22 @@ import {
 } from "@opentelemetry/semantic-conventions";
 import {
   METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
+  METRIC_HTTP_SERVER_REQUEST_BODY_SIZE,
+  METRIC_HTTP_SERVER_RESPONSE_BODY_SIZE,
 } from "@opentelemetry/semantic-conventions/incubating";
 import { hrTime } from "@opentelemetry/core";
 import { messageOf } from "../internal/errors.ts";
 import { hasValidHost, TEXT_PLAIN_HEADERS } from "../internal/http.ts";
+import { countRequestBody, countResponseBody } from "./body_size.ts";
 import {
   errorTypeOf,
+  knownMethodSet,
   newDurationHistogram,
   OTELHTTP_SCOPE_NAME,
   OTELHTTP_SCOPE_VERSION,
   redactedQuery,
+  requestedServerOf,
   requestMethod,
-  serverOf,
 } from "./semconv.ts";
 
 /** A handler that `Deno.serve` accepts. */
@@ -63,6 +70,18 @@ export type ServeHandler = (
   request: Request,
   info: Deno.ServeHandlerInfo,
 ) => Response | Promise<Response>;
+
+/** How {@linkcode newHandler} records; every field has a default. */
+export interface HandlerOptions {
+  /**
+   * The methods recorded as sent; any other becomes `_OTHER`, and `HTTP` in
+   * the span name. `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`, as the
+   * service's configuration reads it.
+   *
+   * @default {DEFAULT_KNOWN_METHODS} RFC 9110's methods, PATCH and QUERY
+   */
+  knownMethods?: readonly string[];
+}
 
 /** What {@linkcode withRouteTag} tells the middleware about the request it serves. */
 interface ServerRequest {
@@ -105,13 +124,25 @@ const headersGetter: TextMapGetter<Headers> = {
  * assert.equal(response.status, 200);
  * ```
  */
-export function newHandler(next: ServeHandler): ServeHandler {
+export function newHandler(
+  next: ServeHandler,
+  options: HandlerOptions = {},
+): ServeHandler {
+  const knownMethods = knownMethodSet(options.knownMethods);
   const tracer = trace.getTracer(OTELHTTP_SCOPE_NAME, OTELHTTP_SCOPE_VERSION);
   const meter = metrics.getMeter(OTELHTTP_SCOPE_NAME, OTELHTTP_SCOPE_VERSION);
   const requestDuration = newDurationHistogram(
     meter,
     METRIC_HTTP_SERVER_REQUEST_DURATION,
     "Duration of HTTP server requests.",
+  );
+  const requestBodySize = meter.createHistogram(
+    METRIC_HTTP_SERVER_REQUEST_BODY_SIZE,
+    { description: "Size of HTTP server request bodies.", unit: "By" },
+  );
+  const responseBodySize = meter.createHistogram(
+    METRIC_HTTP_SERVER_RESPONSE_BODY_SIZE,
+    { description: "Size of HTTP server response bodies.", unit: "By" },
   );
   const activeRequests = meter.createUpDownCounter(
     METRIC_HTTP_SERVER_ACTIVE_REQUESTS,
@@ -130,7 +161,7 @@ export function newHandler(next: ServeHandler): ServeHandler {
     // malformed ("a b", "x:99999", "h/rolldice"): its attributes are then
     // taken from the request line alone. Answering it is the router's job.
     const url = hasValidHost(request) ? URL.parse(request.url) : null;
-    const { method, spanMethod } = requestMethod(request.method);
+    const { method, spanMethod } = requestMethod(request.method, knownMethods);
     // The client names the scheme too (an absolute-form target, or :scheme
     // in HTTP/2): only the two that HTTP knows reach an attribute.
     const scheme = request.url.startsWith("https:") ? "https" : "http";
@@ -152,9 +183,16 @@ export function newHandler(next: ServeHandler): ServeHandler {
     const ctx = trace.setSpan(parent, span).setValue(SERVER_REQUEST, state);
 
     activeRequests.add(1, activeAttributes);
-    const { response, errorType } = await serve(ctx, next, request, info);
+    const counted = countRequestBody(request);
+    const served = await serve(ctx, next, counted.request, info);
+    const { response } = served;
     const end = performance.now();
-    endServerSpan(span, response.status, errorType, end);
+    const errorType = endServerSpan(
+      span,
+      response.status,
+      served.errorType,
+      end,
+    );
 
     const metricAttributes: Attributes = {
       ...activeAttributes,
@@ -165,6 +203,11 @@ export function newHandler(next: ServeHandler): ServeHandler {
     }
     if (errorType !== undefined) metricAttributes[ATTR_ERROR_TYPE] = errorType;
     requestDuration.record((end - start) / 1000, metricAttributes);
+    requestBodySize.record(counted.bytesRead(), metricAttributes);
+    countResponseBody(
+      response,
+      (bytes) => responseBodySize.record(bytes, metricAttributes),
+    );
     activeRequests.add(-1, activeAttributes);
     return response;
   };
@@ -194,20 +237,23 @@ async function serve(
   }
 }
 
-// For a server, 4xx is the client's fault: only 5xx marks the span.
+// Ends the span and returns its error.type, for the metrics too. For a
+// server, 4xx is the client's fault: only 5xx marks the span.
 function endServerSpan(
   span: Span,
   status: number,
-  errorType: string | undefined,
+  thrown: string | undefined,
   end: number,
-): void {
+): string | undefined {
   span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+  let errorType = thrown;
   if (status >= 500 && errorType === undefined) {
     errorType = String(status);
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
   if (errorType !== undefined) span.setAttribute(ATTR_ERROR_TYPE, errorType);
   span.end(hrTime(end));
+  return errorType;
 }
 
 function serverSpanAttributes(
@@ -225,7 +271,7 @@ function serverSpanAttributes(
       { [ATTR_URL_QUERY]: redactedQuery(url.search.slice(1)) }),
     // Deno builds the URL's authority from Host (or :authority in HTTP/2);
     // a malformed one names no server.
-    ...(url && serverOf(url)),
+    ...(url && requestedServerOf(url)),
   };
   if (method !== request.method) {
     attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = request.method;
@@ -270,10 +316,11 @@ function pathOf(request: Request): string {
  *
  * Outside {@linkcode newHandler} it only calls `handler`.
  *
- * Go's otelhttp deprecated `WithRouteTag` in November 2025: it now takes
- * the route from the pattern that Go's `http.ServeMux` matched. `Deno.serve`
- * has no router that could tell it, so the route is still tagged by hand,
- * as the walkthrough does.
+ * Go's otelhttp deprecated `WithRouteTag` in v0.64.0 and removed it in
+ * v0.65.0: it takes the route from the pattern that Go's `http.ServeMux`
+ * matched (`Request.Pattern`), and contrib's dice example no longer tags
+ * routes. `Deno.serve` has no router that could tell it, so dice still tags
+ * each route where it registers it.
  *
  * @example Tag a handler with its pattern, as the walkthrough's handleFunc does
  * ```ts

@@ -24,6 +24,7 @@
 export * from "./fetch.ts";
 export * from "./handler.ts";
 export {
+  DEFAULT_KNOWN_METHODS,
   DURATION_BUCKETS,
   OTELHTTP_SCOPE_NAME,
   OTELHTTP_SCOPE_VERSION,

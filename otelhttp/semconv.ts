@@ -1,7 +1,8 @@
 /**
  * What the server and the client instrumentation share: the instrumentation
- * scope, the HTTP semantic conventions' method rules, server attributes and
- * the request-duration histogram with its advised buckets.
+ * scope, the HTTP semantic conventions' method rules, server attributes, the
+ * request-duration histogram with its advised buckets and the body-size
+ * histograms.
  *
  * @module
  */
@@ -22,6 +23,9 @@ import {
   HTTP_REQUEST_METHOD_VALUE_PUT,
   HTTP_REQUEST_METHOD_VALUE_TRACE,
 } from "@opentelemetry/semantic-conventions";
+// QUERY is a known method by default, but its enum value is still in
+// development: only the incubating entry point exports it.
+import { HTTP_REQUEST_METHOD_VALUE_QUERY } from "@opentelemetry/semantic-conventions/incubating";
 import denoJson from "../deno.json" with { type: "json" };
 
 /** The instrumentation scope of the telemetry that `otelhttp` records. */
@@ -48,7 +52,11 @@ export const DURATION_BUCKETS: readonly number[] = Object.freeze([
   10,
 ]);
 
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
+/**
+ * The methods the HTTP conventions know by default: RFC 9110's, PATCH and
+ * QUERY. `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` replaces the list.
+ */
+export const DEFAULT_KNOWN_METHODS: readonly string[] = Object.freeze([
   HTTP_REQUEST_METHOD_VALUE_CONNECT,
   HTTP_REQUEST_METHOD_VALUE_DELETE,
   HTTP_REQUEST_METHOD_VALUE_GET,
@@ -57,29 +65,58 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set([
   HTTP_REQUEST_METHOD_VALUE_PATCH,
   HTTP_REQUEST_METHOD_VALUE_POST,
   HTTP_REQUEST_METHOD_VALUE_PUT,
+  HTTP_REQUEST_METHOD_VALUE_QUERY,
   HTTP_REQUEST_METHOD_VALUE_TRACE,
 ]);
+
+/** The known methods as {@linkcode requestMethod} looks them up. */
+export function knownMethodSet(
+  methods: readonly string[] = DEFAULT_KNOWN_METHODS,
+): ReadonlySet<string> {
+  return new Set(methods);
+}
+
+const DEFAULT_KNOWN_METHOD_SET = knownMethodSet();
 
 /** The method as the conventions record it, and as span names show it. */
 export function requestMethod(
   original: string,
+  known: ReadonlySet<string> = DEFAULT_KNOWN_METHOD_SET,
 ): { method: string; spanMethod: string } {
   // Method names are case-sensitive: "get" is not GET, so it becomes _OTHER.
-  return KNOWN_METHODS.has(original)
+  return known.has(original)
     ? { method: original, spanMethod: original }
     : { method: HTTP_REQUEST_METHOD_VALUE_OTHER, spanMethod: "HTTP" };
 }
 
-/** `server.address` and `server.port` of a URL, with the scheme's default port. */
+/**
+ * `server.address` and `server.port` of the URL a client calls: the port is
+ * the scheme's default when the URL names none.
+ */
 export function serverOf(url: URL): Attributes {
   return {
-    [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    [ATTR_SERVER_ADDRESS]: hostOf(url),
     [ATTR_SERVER_PORT]: url.port
       ? Number(url.port)
       : url.protocol === "https:"
       ? 443
       : 80,
   };
+}
+
+/**
+ * `server.address` and `server.port` as a server learns them from the Host
+ * header (or :authority): no port when it names none, or the scheme's
+ * default, which the URL parser drops as Go's otelhttp does.
+ */
+export function requestedServerOf(url: URL): Attributes {
+  const attributes: Attributes = { [ATTR_SERVER_ADDRESS]: hostOf(url) };
+  if (url.port) attributes[ATTR_SERVER_PORT] = Number(url.port);
+  return attributes;
+}
+
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
 }
 
 /** A request-duration histogram in seconds, with the advised buckets. */
@@ -106,6 +143,9 @@ const SENSITIVE_QUERY_KEYS: ReadonlySet<string> = new Set([
   "AWSAccessKeyId",
   "Signature",
   "sig",
+  "X-Amz-Credential",
+  "X-Amz-Security-Token",
+  "X-Amz-Signature",
   "X-Goog-Signature",
 ]);
 

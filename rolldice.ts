@@ -15,7 +15,7 @@ import {
 } from "@opentelemetry/api";
 import { hrTime } from "@opentelemetry/core";
 import denoJson from "./deno.json" with { type: "json" };
-import { TEXT_PLAIN_HEADERS } from "./internal/http.ts";
+import { textResponse } from "./internal/http.ts";
 import type { RouteHandler } from "./internal/mux.ts";
 
 /** The instrumentation scope of the telemetry the dice handler records. */
@@ -71,7 +71,7 @@ export function newRollDice(random: () => number = Math.random): RouteHandler {
       });
       span.setAttribute(ATTR_ROLL_VALUE, roll);
       rollCnt.add(1, { [ATTR_ROLL_VALUE]: roll }, ctx);
-      return new Response(`${roll}\n`, { headers: TEXT_PLAIN_HEADERS });
+      return textResponse(`${roll}\n`);
     } finally {
       span.end(hrTime());
     }

@@ -9,6 +9,22 @@
 export const TEXT_PLAIN_HEADERS: Readonly<Record<string, string>> = Object
   .freeze({ "content-type": "text/plain; charset=utf-8" });
 
+/**
+ * A plain-text answer that declares its length, so that the HTTP
+ * instrumentation knows `http.server.response.body.size` without reading a
+ * copy of the body.
+ */
+export function textResponse(text: string, status = 200): Response {
+  const bytes = ASCII.test(text) ? text.length : UTF8.encode(text).byteLength;
+  return new Response(text, {
+    status,
+    headers: { ...TEXT_PLAIN_HEADERS, "content-length": String(bytes) },
+  });
+}
+
+const ASCII = /^[^\u0080-\uffff]*$/;
+const UTF8 = new TextEncoder();
+
 /** RFC 9110's token: a header name, a baggage key. */
 export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 

@@ -16,7 +16,7 @@
  */
 
 import { messageOf } from "./errors.ts";
-import { TEXT_PLAIN_HEADERS } from "./http.ts";
+import { textResponse } from "./http.ts";
 import { type ResilientServer, serveResilient } from "./serve.ts";
 import { TIMED_OUT, within } from "./timeout.ts";
 
@@ -67,10 +67,7 @@ export function listen(
 }
 
 function serviceUnavailable(): Response {
-  return new Response("503 service unavailable: starting\n", {
-    status: 503,
-    headers: TEXT_PLAIN_HEADERS,
-  });
+  return textResponse("503 service unavailable: starting\n", 503);
 }
 
 function bind(

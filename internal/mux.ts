@@ -14,7 +14,7 @@
  * @module
  */
 
-import { hasValidHost, TEXT_PLAIN_HEADERS } from "./http.ts";
+import { hasValidHost, textResponse } from "./http.ts";
 
 /** The path values a pattern captured, percent-decoded: `{ player: "Alice" }`. */
 export type PathValues = Readonly<Record<string, string>>;
@@ -85,37 +85,25 @@ export class ServeMux {
   serve(request: Request): Response | Promise<Response> {
     const url = hasValidHost(request) ? URL.parse(request.url) : null;
     if (url === null) {
-      return new Response("400 bad request: malformed Host header\n", {
-        status: 400,
-        headers: TEXT_PLAIN_HEADERS,
-      });
+      return textResponse("400 bad request: malformed Host header\n", 400);
     }
     const pathname = url.pathname;
     if (pathname.length > MAX_PATH_LENGTH) {
-      return new Response("414 URI too long\n", {
-        status: 414,
-        headers: TEXT_PLAIN_HEADERS,
-      });
+      return textResponse("414 URI too long\n", 414);
     }
     const segments = pathname.slice(1).split("/");
     for (const route of this.#routes) {
       const pathValues = match(route.segments, segments);
       if (pathValues === undefined) continue;
       if (pathValues === MALFORMED) {
-        return new Response(
+        return textResponse(
           "400 bad request: malformed percent-encoding in path\n",
-          {
-            status: 400,
-            headers: TEXT_PLAIN_HEADERS,
-          },
+          400,
         );
       }
       return route.handler(request, pathValues);
     }
-    return new Response("404 page not found\n", {
-      status: 404,
-      headers: TEXT_PLAIN_HEADERS,
-    });
+    return textResponse("404 page not found\n", 404);
   }
 }
 

@@ -52,7 +52,7 @@ import {
 } from "@opentelemetry/semantic-conventions/incubating";
 import { hrTime } from "@opentelemetry/core";
 import { messageOf } from "../internal/errors.ts";
-import { hasValidHost, TEXT_PLAIN_HEADERS } from "../internal/http.ts";
+import { hasValidHost, textResponse } from "../internal/http.ts";
 import { countRequestBody, countResponseBody } from "./body_size.ts";
 import {
   errorTypeOf,
@@ -229,10 +229,7 @@ async function serve(
     const span = trace.getSpan(ctx)!;
     span.recordException(error as Exception, hrTime());
     span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
-    const response = new Response("500 internal server error\n", {
-      status: 500,
-      headers: TEXT_PLAIN_HEADERS,
-    });
+    const response = textResponse("500 internal server error\n", 500);
     return { response, errorType: errorTypeOf(error) };
   }
 }

@@ -127,10 +127,8 @@ export async function setupOTelSDK(
 
     const res = newResource();
     const exporters = newExporters(config, sink, options);
-    const meterProvider = newMeterProvider(
-      res,
-      await exporters.metricReaders(),
-    );
+    const readers = await exporters.metricReaders();
+    const meterProvider = newMeterProvider(res, readers);
     // Beside the others, not after them: against a collector that never
     // answers, the whole shutdown then takes one export timeout.
     add(shutdownWithin(meterProvider, config.metrics, "the meter provider"));

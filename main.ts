@@ -66,7 +66,7 @@ async function main(): Promise<number> {
 
   // Bound before OpenTelemetry is set up, so that a port in use stops the
   // service before it has telemetry to flush; answers 503 until served.
-  const server = listen(config.port, logToStderr);
+  const server = listen(config, logToStderr);
   if (server === undefined) return 1;
 
   // Held here, so that a shutdown that runs out of time can say how much

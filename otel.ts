@@ -28,11 +28,7 @@ import {
   BatchLogRecordProcessor,
   LoggerProvider,
 } from "@opentelemetry/sdk-logs";
-import {
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-} from "@opentelemetry/sdk-metrics";
+import { MeterProvider, type MetricReader } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import {
   type Config,
@@ -72,7 +68,7 @@ export interface OTelOptions extends GivenExporters {
    *
    * @default {DEFAULT_CONFIG}
    */
-  config?: Omit<Config, "port" | "shutdownTimeoutMillis">;
+  config?: Omit<Config, "port" | "hostname" | "shutdownTimeoutMillis">;
   /**
    * Reports a setting that was ignored, or telemetry that was lost.
    *
@@ -131,7 +127,8 @@ export async function setupOTelSDK(
 
     const res = newResource();
     const exporters = newExporters(config, sink, options);
-    const meterProvider = newMeterProvider(res, config, exporters.metrics);
+    const readers = await exporters.metricReaders();
+    const meterProvider = newMeterProvider(res, readers);
     // Beside the others, not after them: against a collector that never
     // answers, the whole shutdown then takes one export timeout.
     add(shutdownWithin(meterProvider, config.metrics, "the meter provider"));
@@ -204,25 +201,15 @@ export function newTracerProvider(
   });
 }
 
-/** A meter provider that pushes its metrics to each exporter periodically. */
+/**
+ * A meter provider read by each of `readers`: push readers that export
+ * periodically, and pull readers such as Prometheus's.
+ */
 export function newMeterProvider(
   resource: Resource,
-  config: Pick<
-    Config,
-    "metricExportIntervalMillis" | "metricExportTimeoutMillis"
-  >,
-  exporters: PushMetricExporter[],
+  readers: MetricReader[],
 ): MeterProvider {
-  return new MeterProvider({
-    resource,
-    readers: exporters.map((exporter) =>
-      new PeriodicExportingMetricReader({
-        exporter,
-        exportIntervalMillis: config.metricExportIntervalMillis,
-        exportTimeoutMillis: config.metricExportTimeoutMillis,
-      })
-    ),
-  });
+  return new MeterProvider({ resource, readers });
 }
 
 /**

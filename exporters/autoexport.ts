@@ -2,7 +2,8 @@
  * The exporters that `OTEL_{TRACES,METRICS,LOGS}_EXPORTER` name, as Go
  * contrib's `autoexport` makes them: our stdout exporters for `console`, and
  * the official OTLP exporter packages for `otlp`, over protobuf or JSON as
- * the protocol variables say, to the configured endpoint.
+ * the protocol variables say, to the configured endpoint; and for metrics
+ * `prometheus`, the official pull reader (`./prometheus.ts`).
  *
  * dice hands the OTLP packages the endpoint and timeout it read and
  * checked (`internal/otlp_config.ts`); they read the rest of their settings
@@ -23,7 +24,11 @@ import { OTLPTraceExporter as OTLPJsonTraceExporter } from "@opentelemetry/expor
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import type { MeterProvider } from "@opentelemetry/api";
 import type { LogRecordExporter } from "@opentelemetry/sdk-logs";
-import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
+import {
+  type MetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from "@opentelemetry/sdk-metrics";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import type { Config, Signal, SignalConfig } from "../internal/config.ts";
 import {
@@ -32,11 +37,17 @@ import {
   StdoutMetricExporter,
   StdoutSpanExporter,
 } from "./stdout/mod.ts";
+import { newPrometheusReader } from "./prometheus.ts";
 
 /** The exporters of each signal, made by {@linkcode newExporters}. */
 export interface Exporters {
   /** The metric exporters. */
   readonly metrics: PushMetricExporter[];
+  /**
+   * Makes the metric readers: one that pushes to each of the metric
+   * exporters periodically, then Prometheus's pull reader, listening.
+   */
+  metricReaders(): Promise<MetricReader[]>;
   /** Makes the span exporters; the OTLP ones count in `selfObs`. */
   spans(selfObs?: MeterProvider): SpanExporter[];
   /** Makes the log record exporters; the OTLP ones count in `selfObs`. */
@@ -59,15 +70,23 @@ export interface GivenExporters {
  * provider that counts what they export exists.
  */
 export function newExporters(
-  config: Pick<Config, "traces" | "metrics" | "logs" | "consoleFormat">,
+  config:
+    & Pick<
+      Config,
+      "traces" | "metrics" | "logs" | "consoleFormat" | "prometheus"
+    >
+    & MetricReaderConfig,
   sink: StdoutExporterOptions["sink"],
   given: GivenExporters = {},
 ): Exporters {
   const stdout = { sink, format: config.consoleFormat };
+  const metrics = given.metricExporter
+    ? [given.metricExporter]
+    : newMetricExporters(config.metrics, stdout);
   return {
-    metrics: given.metricExporter
-      ? [given.metricExporter]
-      : newMetricExporters(config.metrics, stdout),
+    metrics,
+    metricReaders: () =>
+      newMetricReaders(metrics, config, !given.metricExporter),
     spans: (selfObs) =>
       given.spanExporter
         ? [given.spanExporter]
@@ -99,12 +118,42 @@ export function newSpanExporters(
   });
 }
 
-/** Makes the metric exporters that `metrics` names. */
+/** How often the metric exporters are pushed to, and for how long. */
+export type MetricReaderConfig = Pick<
+  Config,
+  "metricExportIntervalMillis" | "metricExportTimeoutMillis"
+>;
+
+/**
+ * A reader that pushes to each of `exporters` periodically, then, when
+ * `config` names it and `configured` (no exporter given instead), the
+ * Prometheus reader, its server listening.
+ */
+export async function newMetricReaders(
+  exporters: PushMetricExporter[],
+  config: Pick<Config, "metrics" | "prometheus"> & MetricReaderConfig,
+  configured = true,
+): Promise<MetricReader[]> {
+  const readers: MetricReader[] = exporters.map((exporter) =>
+    new PeriodicExportingMetricReader({
+      exporter,
+      exportIntervalMillis: config.metricExportIntervalMillis,
+      exportTimeoutMillis: config.metricExportTimeoutMillis,
+    })
+  );
+  if (configured && config.metrics.exporters.includes("prometheus")) {
+    readers.push(await newPrometheusReader(config.prometheus));
+  }
+  return readers;
+}
+
+/** Makes the push metric exporters that `metrics` names: all but Prometheus. */
 export function newMetricExporters(
   metrics: SignalConfig,
   stdout: StdoutExporterOptions,
 ): PushMetricExporter[] {
-  return metrics.exporters.map((name) => {
+  const pushed = metrics.exporters.filter((name) => name !== "prometheus");
+  return pushed.map((name) => {
     if (name === "console") return new StdoutMetricExporter(stdout);
     assertNetPermission(metrics.endpoint, "metrics");
     assertCertificatesReadable(metrics);

@@ -7,9 +7,13 @@ import {
   OTLPTraceExporter as OTLPProtoTraceExporter,
 } from "@opentelemetry/exporter-trace-otlp-proto";
 import { DEFAULT_CONFIG, readConfig } from "../internal/config.ts";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import {
+  newExporters,
   newLogRecordExporters,
   newMetricExporters,
+  newMetricReaders,
   newSpanExporters,
 } from "./autoexport.ts";
 import {
@@ -337,4 +341,43 @@ Deno.test("newSpanExporters() and its siblings give the OTLP exporters dice's ch
   assert.equal(timeoutOf(span), 1234);
   assert.equal(timeoutOf(metric), 1234);
   assert.equal(timeoutOf(log), 1234);
+});
+
+Deno.test("newMetricReaders() pushes to each exporter, and lets Prometheus pull", async (t) => {
+  const port = (() => {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    return listener.addr.port;
+  })();
+  const config = {
+    ...DEFAULT_CONFIG,
+    metrics: {
+      ...DEFAULT_CONFIG.metrics,
+      exporters: ["console", "prometheus"] as ["console", "prometheus"],
+    },
+    prometheus: { host: "127.0.0.1", port },
+  };
+  await t.step("console pushed, prometheus pulled", async () => {
+    const exporters = newMetricExporters(config.metrics, {});
+    assert.equal(exporters.length, 1);
+    assert.ok(exporters[0] instanceof StdoutMetricExporter);
+    const readers = await newMetricReaders(exporters, config);
+    assert.equal(readers.length, 2);
+    assert.ok(readers[0] instanceof PeriodicExportingMetricReader);
+    assert.ok(readers[1] instanceof PrometheusExporter);
+    await Promise.all(readers.map((reader) => reader.shutdown()));
+  });
+  await t.step("the defaults: one push reader, nothing listens", async () => {
+    const readers = await newExporters(DEFAULT_CONFIG, undefined)
+      .metricReaders();
+    assert.equal(readers.length, 1);
+    assert.ok(readers[0] instanceof PeriodicExportingMetricReader);
+  });
+  await t.step("an exporter given replaces Prometheus too", async () => {
+    const given = new StdoutMetricExporter({});
+    const readers = await newExporters(config, undefined, {
+      metricExporter: given,
+    }).metricReaders();
+    assert.equal(readers.length, 1);
+    assert.ok(readers[0] instanceof PeriodicExportingMetricReader);
+  });
 });

@@ -12,6 +12,7 @@
  * - here, dice's own settings (`PORT`, `DICE_*`) and how they fit together;
  * - `internal/sdk_config.ts`, the SDK settings the packages do not read;
  * - `internal/otlp_config.ts`, where each signal goes;
+ * - `internal/prometheus_config.ts`, where Prometheus scrapes the metrics;
  * - `internal/resource.ts`, the resource, read by the package's detectors.
  *
  * @module
@@ -20,6 +21,7 @@
 import type { ConsoleFormat } from "../exporters/stdout/mod.ts";
 import { DEFAULT_KNOWN_METHODS } from "../otelhttp/semconv.ts";
 import { ConfigError, type EnvLookup, EnvReader, shown } from "./env.ts";
+import { parseHost } from "./host.ts";
 import { HTTP_TOKEN } from "./http.ts";
 import {
   consoleOnly,
@@ -27,6 +29,11 @@ import {
   type SignalConfig,
   SIGNALS,
 } from "./otlp_config.ts";
+import {
+  PROMETHEUS_DEFAULTS,
+  type PrometheusConfig,
+  readPrometheus,
+} from "./prometheus_config.ts";
 import { sayIgnoredResourceAttributes } from "./resource.ts";
 import {
   BATCH_DEFAULTS,
@@ -53,6 +60,10 @@ export {
   type Signal,
   type SignalConfig,
 } from "./otlp_config.ts";
+export {
+  type PrometheusConfig,
+  refusePrometheusUnderWorkers,
+} from "./prometheus_config.ts";
 export type { BatchConfig, SamplerName } from "./sdk_config.ts";
 
 /** What `DICE_CONSOLE_FORMAT` accepts. */
@@ -71,6 +82,11 @@ export type PropagatorName = typeof PROPAGATORS[number];
 export interface Config {
   /** TCP port to listen on; 0 picks a free one. */
   port: number;
+  /**
+   * `DICE_HOST`: the address to listen on, such as 127.0.0.1 for loopback
+   * only; undefined for both address families.
+   */
+  hostname: string | undefined;
   /** `DICE_CONSOLE_FORMAT`: pretty-printed documents, or one per line. */
   consoleFormat: ConsoleFormat;
   /** `DICE_SHUTDOWN_TIMEOUT`: milliseconds a graceful shutdown may take in all. */
@@ -88,6 +104,8 @@ export interface Config {
   metrics: SignalConfig;
   /** Where logs go. */
   logs: SignalConfig;
+  /** Where `OTEL_METRICS_EXPORTER=prometheus` serves the metrics. */
+  prometheus: PrometheusConfig;
   /** `OTEL_PROPAGATORS`, in order; empty for `none`. */
   propagators: PropagatorName[];
   /** `OTEL_TRACES_SAMPLER` and, for the ratio samplers, `OTEL_TRACES_SAMPLER_ARG`. */
@@ -120,6 +138,7 @@ export interface Config {
  */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   port: 8080,
+  hostname: undefined,
   consoleFormat: "pretty",
   // Under Kubernetes' default 30 s grace period, with room to spare.
   shutdownTimeoutMillis: 20_000,
@@ -128,6 +147,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   traces: consoleOnly("traces"),
   metrics: consoleOnly("metrics"),
   logs: consoleOnly("logs"),
+  prometheus: PROMETHEUS_DEFAULTS,
   propagators: Object.freeze([...PROPAGATORS]) as PropagatorName[],
   sampler: Object.freeze({ name: "parentbased_always_on", ratio: 1 }),
   bsp: BATCH_DEFAULTS,
@@ -166,8 +186,9 @@ export function readSettings(warn: (message: string) => void): Config | number {
  * Reads {@linkcode Config} through `env`, calling `warn` once for each
  * variable that is set to a value it cannot use.
  *
- * @throws {ConfigError} when `PORT` is not a port number, or an OTLP
- * endpoint or header list would make every export fail.
+ * @throws {ConfigError} when `PORT`, `DICE_HOST` or, for Prometheus, its
+ * host and port cannot be listened on, or an OTLP endpoint or header list
+ * would make every export fail.
  */
 export function readConfig(
   env: EnvLookup,
@@ -182,8 +203,10 @@ export function readConfig(
   );
   sayUnsupported(read);
   const [traces, metrics, logs] = SIGNALS.map((s) => readSignal(read, s));
+  const port = readPort(read);
   const config: Config = {
-    port: readPort(read),
+    port,
+    hostname: readHostname(read),
     consoleFormat: read.oneOf(
       "DICE_CONSOLE_FORMAT",
       CONSOLE_FORMATS,
@@ -200,6 +223,7 @@ export function readConfig(
     traces,
     metrics,
     logs,
+    prometheus: readPrometheus(read, metrics, port),
     propagators: read.list(
       "OTEL_PROPAGATORS",
       PROPAGATORS,
@@ -252,6 +276,11 @@ function readKnownMethods(read: EnvReader): readonly string[] {
     );
   }
   return kept;
+}
+
+function readHostname(read: EnvReader): string | undefined {
+  const raw = read.get("DICE_HOST");
+  return raw === undefined ? undefined : parseHost("DICE_HOST", raw);
 }
 
 // A shutdown gives open connections a quarter of its time, then the OTLP

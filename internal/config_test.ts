@@ -6,6 +6,7 @@ import {
   isDenoTelemetryEnabled,
   MAX_MILLIS,
   readConfig,
+  refusePrometheusUnderWorkers,
   type Signal,
   type SignalConfig,
 } from "./config.ts";
@@ -63,6 +64,7 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
   assertReads({}, {});
   assert.deepEqual(DEFAULT_CONFIG, {
     port: 8080,
+    hostname: undefined,
     consoleFormat: "pretty",
     shutdownTimeoutMillis: 20000,
     sdkDisabled: false,
@@ -70,6 +72,7 @@ Deno.test("readConfig() returns the demo defaults when nothing is set", () => {
     traces: consoleOnly("traces"),
     metrics: consoleOnly("metrics"),
     logs: consoleOnly("logs"),
+    prometheus: { host: "localhost", port: 9464 },
     propagators: ["tracecontext", "baggage"],
     sampler: { name: "parentbased_always_on", ratio: 1 },
     bsp: {
@@ -164,6 +167,117 @@ Deno.test("readConfig() reads PORT", async (t) => {
   }
 });
 
+Deno.test("readConfig() reads DICE_HOST", async (t) => {
+  for (
+    const [raw, hostname] of [
+      ["127.0.0.1", "127.0.0.1"],
+      [" ::1 ", "::1"],
+      ["[::1]", "::1"],
+      ["0:0:0:0:0:0:0:1", "::1"],
+      ["::", "::"],
+      ["0.0.0.0", "0.0.0.0"],
+      ["LocalHost", "localhost"],
+      ["dice-1.example.internal", "dice-1.example.internal"],
+    ]
+  ) {
+    await t.step(JSON.stringify(raw), () => {
+      assertReads({ DICE_HOST: raw }, { hostname });
+    });
+  }
+  for (
+    const raw of [
+      "127.0.0.1:8080",
+      "http://localhost",
+      "256.1.1.1",
+      "1.2.3",
+      "[::1",
+      "::1]",
+      "fe80::1%eth0",
+      "local host",
+      "-dice",
+      "dice.",
+      "a".repeat(64),
+    ]
+  ) {
+    await t.step(`rejects ${JSON.stringify(raw)}`, () => {
+      assert.throws(
+        () => read({ DICE_HOST: raw }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.message ===
+            "DICE_HOST must be an IP address or a host name, such as " +
+              `127.0.0.1, ::1 or localhost, got ${JSON.stringify(raw)}`,
+      );
+    });
+  }
+});
+
+Deno.test("readConfig() reads where Prometheus scrapes, when the metrics go there", async (t) => {
+  const prometheus = { ...consoleOnly("metrics"), exporters: ["prometheus"] };
+  await t.step("the specification's defaults", () => {
+    assertReads({ OTEL_METRICS_EXPORTER: "prometheus" }, {
+      metrics: prometheus as SignalConfig,
+    });
+  });
+  await t.step("OTEL_EXPORTER_PROMETHEUS_HOST and _PORT", () => {
+    assertReads({
+      OTEL_METRICS_EXPORTER: "prometheus",
+      OTEL_EXPORTER_PROMETHEUS_HOST: "[::1]",
+      OTEL_EXPORTER_PROMETHEUS_PORT: "9100",
+    }, {
+      metrics: prometheus as SignalConfig,
+      prometheus: { host: "::1", port: 9100 },
+    });
+  });
+  await t.step("moot, and not checked, without prometheus", () => {
+    assertReads({
+      OTEL_EXPORTER_PROMETHEUS_HOST: "not a host",
+      OTEL_EXPORTER_PROMETHEUS_PORT: "0",
+    }, {});
+  });
+  const refusals: Array<[Record<string, string>, string]> = [
+    [
+      { OTEL_EXPORTER_PROMETHEUS_HOST: "localhost:9464" },
+      'OTEL_EXPORTER_PROMETHEUS_HOST must be an IP address or a host name, such as 127.0.0.1, ::1 or localhost, got "localhost:9464"',
+    ],
+    ...["0", "65536", "9464a", "-1"].map((raw): [
+      Record<string, string>,
+      string,
+    ] => [
+      { OTEL_EXPORTER_PROMETHEUS_PORT: raw },
+      `OTEL_EXPORTER_PROMETHEUS_PORT must be an integer from 1 to 65535, got "${raw}"`,
+    ]),
+    [
+      { OTEL_EXPORTER_PROMETHEUS_PORT: "8080" },
+      "OTEL_EXPORTER_PROMETHEUS_PORT must differ from PORT, both 8080",
+    ],
+  ];
+  for (const [env, message] of refusals) {
+    await t.step(`refuses ${JSON.stringify(env)}`, () => {
+      assert.throws(
+        () => read({ OTEL_METRICS_EXPORTER: "console,prometheus", ...env }),
+        (error: unknown) =>
+          error instanceof ConfigError && error.message === message,
+      );
+    });
+  }
+});
+
+Deno.test("refusePrometheusUnderWorkers() refuses prometheus in several workers only", () => {
+  const { config } = read({ OTEL_METRICS_EXPORTER: "otlp,prometheus" });
+  refusePrometheusUnderWorkers(config.metrics, 1);
+  refusePrometheusUnderWorkers(DEFAULT_CONFIG.metrics, 4);
+  assert.throws(
+    () => refusePrometheusUnderWorkers(config.metrics, 4),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.message ===
+        "OTEL_METRICS_EXPORTER=prometheus cannot run in 4 workers: each " +
+          "would bind OTEL_EXPORTER_PROMETHEUS_PORT and see only its own " +
+          "requests; run deno task start, or export the metrics with otlp",
+  );
+});
+
 Deno.test("readConfig() reads OTEL_{TRACES,METRICS,LOGS}_EXPORTER", async (t) => {
   const cases: Array<[string, string, string[]]> = [
     ["OTEL_TRACES_EXPORTER", "otlp", ["otlp"]],
@@ -172,6 +286,12 @@ Deno.test("readConfig() reads OTEL_{TRACES,METRICS,LOGS}_EXPORTER", async (t) =>
     ["OTEL_LOGS_EXPORTER", "none", []],
     ["OTEL_LOGS_EXPORTER", "console,console", ["console"]],
     ["OTEL_TRACES_EXPORTER", "none,otlp", ["otlp"]],
+    ["OTEL_METRICS_EXPORTER", "prometheus", ["prometheus"]],
+    [
+      "OTEL_METRICS_EXPORTER",
+      "console,otlp,Prometheus",
+      ["console", "otlp", "prometheus"],
+    ],
   ];
   for (const [name, raw, exporters] of cases) {
     await t.step(`${name}=${raw}`, () => {
@@ -188,8 +308,13 @@ Deno.test("readConfig() reads OTEL_{TRACES,METRICS,LOGS}_EXPORTER", async (t) =>
       { traces: { ...consoleOnly("traces"), exporters: ["otlp"] } },
     );
     assertRejects(
-      { OTEL_METRICS_EXPORTER: "prometheus,logging" },
-      'OTEL_METRICS_EXPORTER accepts a comma-separated list of console, otlp or none; "prometheus", "logging" are not supported; using console',
+      { OTEL_METRICS_EXPORTER: "zipkin,logging" },
+      'OTEL_METRICS_EXPORTER accepts a comma-separated list of console, otlp, prometheus or none; "zipkin", "logging" are not supported; using console',
+    );
+    // Prometheus pulls metrics only.
+    assertRejects(
+      { OTEL_LOGS_EXPORTER: "prometheus" },
+      'OTEL_LOGS_EXPORTER accepts a comma-separated list of console, otlp or none; "prometheus" is not supported; using console',
     );
   });
 });

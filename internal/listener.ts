@@ -3,7 +3,8 @@
  * service that must not fall over adds to it.
  *
  * - Both address families, as Go's ":8080" does, or IPv4 alone where the
- *   machine has no IPv6.
+ *   machine has no IPv6; or the one address `DICE_HOST` names, such as
+ *   127.0.0.1 for loopback only, where the permissions allow it.
  * - The port is bound before OpenTelemetry is set up, so that a port in use
  *   stops the service before it has telemetry to flush; requests in that
  *   moment are answered 503.
@@ -16,6 +17,7 @@
  */
 
 import { messageOf } from "./errors.ts";
+import { bracketed, listenDenied } from "./host.ts";
 import { textResponse } from "./http.ts";
 import { type ResilientServer, serveResilient } from "./serve.ts";
 import { TIMED_OUT, within } from "./timeout.ts";
@@ -38,27 +40,45 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** Where {@linkcode listen} binds. */
+export interface ListenOptions {
+  /** The port; 0 picks a free one. */
+  port: number;
+  /** `DICE_HOST`: one address; undefined for both address families. */
+  hostname?: string | undefined;
+}
+
+// Addresses that stand for every interface, where localhost answers too.
+const WILDCARDS = ["::", "0.0.0.0"];
+
 /**
- * Binds `port` on both address families, answering 503 until
- * {@linkcode Listener.serve}; undefined, said in one line through `warn`,
- * when it cannot listen at all.
+ * Binds `port` on `hostname`, or on both address families, answering 503
+ * until {@linkcode Listener.serve}; undefined, said in one line through
+ * `warn`, when it cannot listen at all.
  */
 export function listen(
-  port: number,
+  { port, hostname }: ListenOptions,
   warn: (message: string) => void,
 ): Listener | undefined {
   let handler: Handler = serviceUnavailable;
-  const server = bind(port, (request, info) => handler(request, info), warn);
+  const server = bind(
+    port,
+    hostname,
+    (request, info) => handler(request, info),
+    warn,
+  );
   if (server === undefined) return undefined;
   return {
     addr: server.addr,
     serve(next) {
       handler = next;
+      // The address bound, which for a host name is the one it resolved to.
       const { hostname, port } = server.addr;
-      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      const host = bracketed(hostname);
+      const tryHost = WILDCARDS.includes(hostname) ? "localhost" : host;
       warn(
         `listening on http://${host}:${port}/ ` +
-          `(try http://localhost:${port}/rolldice/Alice)`,
+          `(try http://${tryHost}:${port}/rolldice/Alice)`,
       );
     },
     drain: (millis) => drain(server, millis, warn),
@@ -72,21 +92,34 @@ function serviceUnavailable(): Response {
 
 function bind(
   port: number,
+  host: string | undefined,
   handler: Handler,
   warn: (message: string) => void,
 ): ResilientServer | undefined {
-  for (const hostname of ["::", "0.0.0.0"]) {
+  const denied = host === undefined
+    ? undefined
+    : listenDenied("DICE_HOST", host, port);
+  if (denied !== undefined) {
+    warn(denied);
+    return undefined;
+  }
+  // Said only where DICE_HOST chose the address.
+  const on = host === undefined ? "" : ` on ${host}`;
+  for (const hostname of host === undefined ? WILDCARDS : [host]) {
     try {
       return serveResilient({ port, hostname }, handler, { warn });
     } catch (error) {
-      if (hostname === "::" && isNoIPv6(error)) {
+      if (host === undefined && hostname === "::" && isNoIPv6(error)) {
         warn(`no IPv6 here (${messageOf(error)}); listening on IPv4`);
         continue;
       }
       warn(
         error instanceof Deno.errors.AddrInUse
-          ? `port ${port} is already in use; set PORT to a free port`
-          : `cannot listen on port ${port}: ${messageOf(error)}`,
+          ? `port ${port} is already in use${on}; set PORT to a free port`
+          : `cannot listen${on} on port ${port}: ${messageOf(error)}` +
+            (host !== undefined && error instanceof Deno.errors.AddrNotAvailable
+              ? "; set DICE_HOST to an address of this machine"
+              : ""),
       );
       return undefined;
     }

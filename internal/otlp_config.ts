@@ -31,8 +31,11 @@ export type Signal = typeof SIGNALS[number];
 /** What `OTEL_{SIGNAL}_EXPORTER` accepts, besides `none`. */
 export const EXPORTERS = ["console", "otlp"] as const;
 
+/** What `OTEL_METRICS_EXPORTER` accepts: Prometheus pulls metrics only. */
+export const METRIC_EXPORTERS = [...EXPORTERS, "prometheus"] as const;
+
 /** Where one signal's telemetry goes. */
-export type ExporterName = typeof EXPORTERS[number];
+export type ExporterName = typeof METRIC_EXPORTERS[number];
 
 /** The OTLP transports dice can use. */
 export const PROTOCOLS = ["http/protobuf", "http/json"] as const;
@@ -90,7 +93,7 @@ export function consoleOnly(signal: Signal): SignalConfig {
 export function readSignal(read: EnvReader, signal: Signal): SignalConfig {
   const exporters = read.list(
     `OTEL_${signal.toUpperCase()}_EXPORTER`,
-    EXPORTERS,
+    signal === "metrics" ? METRIC_EXPORTERS : EXPORTERS,
     consoleOnly(signal).exporters,
   );
   const [protocolName] = otlpSetting(read, signal, "PROTOCOL");

@@ -1144,16 +1144,13 @@ const denortMissing = !compiled.ok && !Deno.env.get("DENORT_BIN") &&
   /denort|dl\.deno\.land|error sending request|dns error/i.test(
     compiled.stderr,
   );
-if (denortMissing) {
-  console.error(
-    "main_test.ts: the compile test is ignored: deno compile could not download denort and " +
-      "DENORT_BIN is not set; set DENORT_BIN to a denort binary to build offline",
-  );
-}
-
+// An ignored test says in its name, on its one line, what it needs.
 Deno.test({
   name:
-    "deno task compile builds one executable that serves and flushes telemetry",
+    "deno task compile builds one executable that serves and flushes telemetry" +
+    (denortMissing
+      ? " (skipped: deno compile cannot download denort here; set DENORT_BIN to a denort binary)"
+      : ""),
   ignore: denortMissing,
   async fn() {
     assert.ok(compiled.ok, `deno compile failed:\n${compiled.stderr}`);
@@ -1198,12 +1195,6 @@ async function hasPrometheus(): Promise<boolean> {
 }
 
 const prometheusMissing = !await hasPrometheus();
-if (prometheusMissing) {
-  console.error(
-    "main_test.ts: the Prometheus test is ignored: it needs the prometheus " +
-      "binary on PATH (apt-get install --no-install-recommends prometheus)",
-  );
-}
 
 /** A port that was free a moment ago on 127.0.0.1. */
 function freePort(): number {
@@ -1226,7 +1217,10 @@ async function pollJson(url: string, done: (json: Json) => boolean) {
 
 Deno.test({
   name:
-    "OTEL_METRICS_EXPORTER=prometheus: a real Prometheus scrapes dice and counts every roll",
+    "OTEL_METRICS_EXPORTER=prometheus: a real Prometheus scrapes dice and counts every roll" +
+    (prometheusMissing
+      ? " (skipped: needs the prometheus binary: apt-get install --no-install-recommends prometheus)"
+      : ""),
   ignore: prometheusMissing,
   async fn() {
     const metricsPort = freePort();

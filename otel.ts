@@ -97,12 +97,25 @@ export interface OTelOptions extends GivenExporters {
  *
  * @example Set up, record, and flush everything at the end
  * ```ts
+ * import assert from "node:assert/strict";
  * import { trace } from "@opentelemetry/api";
+ * import type { StdoutSink } from "./exporters/stdout/mod.ts";
  * import { setupOTelSDK } from "./otel.ts";
  *
- * const shutdown = await setupOTelSDK({ warn: console.error });
+ * // Documents go to stdout by default; here, to a string.
+ * let printed = "";
+ * const sink: StdoutSink = {
+ *   unwritten: 0,
+ *   dropped: 0,
+ *   write(bytes) {
+ *     printed += new TextDecoder().decode(bytes);
+ *     return Promise.resolve();
+ *   },
+ * };
+ * const shutdown = await setupOTelSDK({ sink });
  * trace.getTracer("example").startSpan("work").end();
- * await shutdown(); // prints the span to stdout
+ * await shutdown(); // flushes the span
+ * assert.match(printed, /"Name": "work"/);
  * ```
  */
 export async function setupOTelSDK(
@@ -113,7 +126,7 @@ export async function setupOTelSDK(
   const { add, defer, shutdown } = newShutdownFuncs();
   // Deferred first, so that it undoes last: SDK errors during the
   // shutdown are still reported.
-  defer(installDiagLogger());
+  defer(installDiagLogger({ write: warn }));
   const sink = options.sink ?? stdoutSink({ warn });
   defer(() => sayDroppedDocuments(sink, warn));
 

@@ -162,15 +162,21 @@ Deno.test("setupOTelSDK() cleans up and rethrows when another SDK owns the API",
   const other = new TracerProvider();
   assert.ok(trace.setGlobalTracerProvider(other));
   const exporter = new CountingExporter();
+  const warnings: string[] = [];
   try {
     await assert.rejects(
       setupOTelSDK({
         config: DEFAULT_CONFIG,
         spanExporter: exporter,
         metricExporter: exporter,
+        warn: (message) => warnings.push(message),
       }),
       /cannot register the OpenTelemetry tracer provider: .*OTEL_DENO/,
     );
+    // The API says so too, through diag: one line, without its stack trace.
+    assert.deepEqual(warnings, [
+      "otel error: Error: @opentelemetry/api: Attempted duplicate registration of API: trace",
+    ]);
     assert.equal(
       exporter.shutdowns,
       2,

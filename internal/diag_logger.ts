@@ -18,10 +18,11 @@ import {
 } from "@opentelemetry/core";
 import { messageOf } from "./errors.ts";
 import { RateLimiter } from "./rate_limit.ts";
+import { logToStderr } from "./stderr.ts";
 
 /** Options of {@linkcode RateLimitedDiagLogger}; every field has a default. */
 export interface RateLimitOptions {
-  /** Writes one line; `console.error` by default. */
+  /** Writes one line; `logToStderr` (a `dice: ` line on stderr) by default. */
   write?: (line: string) => void;
   /** How long a message is held back after it was printed; 30 s by default. */
   windowMillis?: number;
@@ -38,7 +39,7 @@ export class RateLimitedDiagLogger implements DiagLogger {
 
   /** A logger that writes through `options.write`, at most as often as set. */
   constructor(options: RateLimitOptions = {}) {
-    this.#write = options.write ?? ((line) => console.error(line));
+    this.#write = options.write ?? logToStderr;
     this.#limiter = new RateLimiter({
       windowMillis: options.windowMillis ?? 30_000,
       maxPerWindow: options.maxLinesPerWindow ?? 20,
@@ -80,12 +81,12 @@ export class RateLimitedDiagLogger implements DiagLogger {
     }
     const others = this.#limiter.takeHeldOverall();
     if (others > 0) {
-      this.#write(`dice: otel: ${others} more diagnostics were not printed`);
+      this.#write(`otel: ${others} more diagnostics were not printed`);
     }
   }
 
   #log(level: string, message: string, args: unknown[]): void {
-    const text = `dice: otel ${level}: ${
+    const text = `otel ${level}: ${
       oneLine([message, ...args.map(describe)].join(" "))
     }`;
     if (!this.#limiter.pass(text)) return;
@@ -115,9 +116,11 @@ function describe(arg: unknown): string {
 // deno-lint-ignore no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
-// One message, one line, whatever the error text holds.
+// One message, one line, whatever the error text holds; never a stack
+// trace (the API puts one in its message about a duplicate registration).
 function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, " ").replace(CONTROL, "?");
+  return text.replace(/\n\s+at [^\n]*/g, "")
+    .replace(/\s*[\r\n]+\s*/g, " ").replace(CONTROL, "?");
 }
 
 /**

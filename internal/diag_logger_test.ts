@@ -16,11 +16,11 @@ function logger(options: { maxLinesPerWindow?: number } = {}) {
 Deno.test("RateLimitedDiagLogger prints a repeated message once per window", () => {
   const { diag, lines, advance } = logger();
   for (let i = 0; i < 5; i++) diag.error("export failed");
-  assert.deepEqual(lines, ["dice: otel error: export failed"]);
+  assert.deepEqual(lines, ["otel error: export failed"]);
   advance(1000);
   diag.error("export failed");
   assert.deepEqual(lines.slice(1), [
-    "dice: otel error: export failed (repeated 4 times since)",
+    "otel error: export failed (repeated 4 times since)",
   ]);
 });
 
@@ -31,8 +31,8 @@ Deno.test("RateLimitedDiagLogger.flush() reports what it held back", () => {
   diag.flush();
   diag.flush();
   assert.deepEqual(lines, [
-    "dice: otel warning: slow",
-    "dice: otel warning: slow (repeated once since)",
+    "otel warning: slow",
+    "otel warning: slow (repeated once since)",
   ]);
 });
 
@@ -44,17 +44,17 @@ Deno.test("RateLimitedDiagLogger prints at most so many lines per window", () =>
   diag.error("dropped again");
   assert.equal(
     lines[3],
-    "dice: otel error: dropped again (7 other diagnostics were not printed)",
+    "otel error: dropped again (7 other diagnostics were not printed)",
   );
   for (let i = 0; i < 5; i++) diag.error(`late ${i}`);
   diag.flush();
-  assert.equal(lines.at(-1), "dice: otel: 3 more diagnostics were not printed");
+  assert.equal(lines.at(-1), "otel: 3 more diagnostics were not printed");
 });
 
 Deno.test("RateLimitedDiagLogger keeps each report on one line", () => {
   const { diag, lines } = logger();
   diag.error("failed:", new TypeError("bad\nthing\x1b[31m"), { code: 7 });
   assert.deepEqual(lines, [
-    "dice: otel error: failed: TypeError: bad thing?[31m { code: 7 }",
+    "otel error: failed: TypeError: bad thing?[31m { code: 7 }",
   ]);
 });

@@ -33,23 +33,34 @@ const CHILD_SPAN_COUNTS = new WeakMap<object, number>();
  *
  * @example Count the children of each span, then print each span
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ROOT_CONTEXT, trace } from "@opentelemetry/api";
  * import { SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
- * import { ChildSpanCounter, StdoutSpanExporter } from "./mod.ts";
+ * import { ChildSpanCounter, StdoutSpanExporter, type TextSink } from "./mod.ts";
  *
+ * // Documents go to stdout by default; here, to a string.
+ * let printed = "";
+ * const sink: TextSink = {
+ *   unwritten: 0,
+ *   write(bytes) {
+ *     printed += new TextDecoder().decode(bytes);
+ *     return Promise.resolve();
+ *   },
+ * };
  * const provider = new TracerProvider({
  *   spanProcessors: [
  *     new ChildSpanCounter(),
  *     new SimpleSpanProcessor({
- *       exporter: new StdoutSpanExporter({ format: "compact" }),
+ *       exporter: new StdoutSpanExporter({ format: "compact", sink }),
  *     }),
  *   ],
  * });
  * const tracer = provider.getTracer("example");
  * const parent = tracer.startSpan("parent");
  * tracer.startSpan("child", {}, trace.setSpan(ROOT_CONTEXT, parent)).end();
- * parent.end(); // its document says "ChildSpanCount":1
+ * parent.end();
  * await provider.shutdown();
+ * assert.match(printed, /"Name":"parent",.*"ChildSpanCount":1,/);
  * ```
  */
 export class ChildSpanCounter implements SpanProcessor {

@@ -17,19 +17,30 @@
  *
  * @example Print each span as it ends
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
- * import { ChildSpanCounter, StdoutSpanExporter } from "./mod.ts";
+ * import { ChildSpanCounter, StdoutSpanExporter, type TextSink } from "./mod.ts";
  *
+ * // Documents go to stdout by default; here, to a string.
+ * let printed = "";
+ * const sink: TextSink = {
+ *   unwritten: 0,
+ *   write(bytes) {
+ *     printed += new TextDecoder().decode(bytes);
+ *     return Promise.resolve();
+ *   },
+ * };
  * const provider = new TracerProvider({
  *   spanProcessors: [
  *     new ChildSpanCounter(),
  *     new SimpleSpanProcessor({
- *       exporter: new StdoutSpanExporter({ format: "compact" }),
+ *       exporter: new StdoutSpanExporter({ format: "compact", sink }),
  *     }),
  *   ],
  * });
  * provider.getTracer("example").startSpan("roll").end();
  * await provider.shutdown();
+ * assert.match(printed, /^\{"Name":"roll",/);
  * ```
  *
  * @module

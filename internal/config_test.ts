@@ -48,6 +48,8 @@ function consoleOnly(signal: Signal): SignalConfig {
     protocol: "http/protobuf",
     endpoint: `http://localhost:4318/v1/${signal}`,
     timeoutMillis: 10000,
+    headers: {},
+    compression: "none",
     certificates: {},
   };
 }

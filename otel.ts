@@ -131,7 +131,6 @@ export async function setupOTelSDK(
   const sink = options.sink ?? stdoutSink({ warn });
   const ledger = options.ledger ?? new Ledger();
   defer(ledger.reportOnExit(warn));
-  defer(() => ledger.report(warn));
   defer(() => sayDroppedDocuments(sink, warn));
   add(() => ledger.beginShutdown());
 

@@ -24,11 +24,7 @@ export function stdoutMarginMillis(shutdownTimeoutMillis: number): number {
 /** What {@linkcode exitAfter} stops and says at the deadline. */
 export interface Held {
   /** Where the console exporters write. */
-  sink: {
-    readonly unwritten: number;
-    readonly dropped: number;
-    stop(): void;
-  };
+  sink: { readonly unwritten: number; stop(): void };
   /** What each exporter produced and confirmed. */
   ledger: { report(warn: (message: string) => void): void };
 }
@@ -51,14 +47,14 @@ export function exitAfter(
     // First: the exports under way are aborted, and nothing is confirmed
     // after the totals are said.
     held.ledger.report(warn);
-    const { dropped } = held.sink;
-    const unwritten = dropped > 0
-      ? `; ${dropped} documents were never written to stdout`
+    const { unwritten } = held.sink;
+    const stdout = unwritten > 0
+      ? `; ${unwritten} bytes of telemetry never reached stdout`
       : "";
     warn(
       `shutdown did not finish within ${millis} ms (DICE_SHUTDOWN_TIMEOUT); ` +
         "exiting without waiting any longer, and the telemetry not yet " +
-        `delivered is lost, as counted above${unwritten}`,
+        `delivered is lost, as counted above${stdout}`,
     );
     Deno.exit(1);
   }, millis);

@@ -39,7 +39,6 @@ import type {
 import type {
   ReadableSpan,
   Span,
-  SpanExporter,
   SpanProcessor,
 } from "@opentelemetry/sdk-trace";
 
@@ -162,9 +161,16 @@ export class Ledger {
    * The final collection is `delivered`, `not delivered` (also when the
    * process exits before it is exported), or `empty` (nothing recorded).
    *
-   * Undefined when nothing was exported anywhere.
+   * Undefined when nothing was produced and no metric exported: a service
+   * that served nothing, or whose setup failed, has nothing to account for.
    */
   line(): string | undefined {
+    if (
+      this.#items.every((a) => a.produced === 0) &&
+      this.#metrics.every((a) => a.exports === 0)
+    ) {
+      return undefined;
+    }
     const entries = [
       ...ITEM_SIGNALS.flatMap((signal) =>
         this.#items.filter((a) => a.signal === signal).map((a) =>
@@ -177,7 +183,7 @@ export class Ledger {
         `failed, final collection ${a.final}`
       ),
     ];
-    return entries.length > 0 ? `in all: ${entries.join("; ")}` : undefined;
+    return `in all: ${entries.join("; ")}`;
   }
 
   /**
@@ -193,13 +199,17 @@ export class Ledger {
   }
 
   /**
-   * Says the totals through `warn` on any exit of the process, such as a
-   * second Ctrl+C, unless {@linkcode report} did; returns the undo.
+   * Says the totals through `warn` when the returned function is called,
+   * or on any earlier exit of the process (a second Ctrl+C, the deadline),
+   * whichever comes first; once.
    */
   reportOnExit(warn: (message: string) => void): () => void {
     const onUnload = () => this.report(warn);
     globalThis.addEventListener("unload", onUnload);
-    return () => globalThis.removeEventListener("unload", onUnload);
+    return () => {
+      globalThis.removeEventListener("unload", onUnload);
+      this.report(warn);
+    };
   }
 }
 
@@ -264,24 +274,29 @@ export class ProducedLogRecords implements LogRecordProcessor {
  * An exporter that does not confirm by itself (one given by a test)
  * confirmed: what it reports exported is counted delivered.
  */
-export function confirmedOnSuccess<
-  E extends Pick<SpanExporter, "forceFlush" | "shutdown">,
-  Item,
->(
-  exporter: E & {
+export function confirmedOnSuccess<Item>(
+  exporter: {
     export(items: Item[], done: (result: ExportResult) => void): void;
+    forceFlush?(): Promise<void>;
+    shutdown(): Promise<void>;
   },
   account: ItemAccount,
-): E {
-  const counting = Object.create(exporter);
-  counting.export = (items: Item[], done: (result: ExportResult) => void) =>
-    exporter.export(items, (result) => {
-      if (result.code === ExportResultCode.SUCCESS) {
-        account.confirm(items.length);
-      }
-      done(result);
-    });
-  return counting;
+): {
+  export(items: Item[], done: (result: ExportResult) => void): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+} {
+  return {
+    export: (items, done) =>
+      exporter.export(items, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) {
+          account.confirm(items.length);
+        }
+        done(result);
+      }),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+    shutdown: () => exporter.shutdown(),
+  };
 }
 
 /**

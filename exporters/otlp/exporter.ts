@@ -202,6 +202,17 @@ const METRICS = (json: boolean): Kind<ResourceMetrics> => ({
   rejected: (answer) => answer.partialSuccess?.rejectedDataPoints,
 });
 
+// Each exporter's delegate, for what the tests ask of it.
+const DELEGATES = new WeakMap<object, AccountingDelegate<never>>();
+
+function registered<E extends object>(
+  exporter: E,
+  delegate: AccountingDelegate<never>,
+): E {
+  DELEGATES.set(exporter, delegate);
+  return exporter;
+}
+
 function newDelegate<Items>(
   kind: Kind<Items>,
   config: SignalConfig,
@@ -267,9 +278,8 @@ export function newOtlpSpanExporter(
   context: OtlpContext,
 ): SpanExporter {
   const kind = TRACES(config.protocol === "http/json");
-  return new OTLPExporterBase(
-    newDelegate(kind, config, timeoutMillis, context, account),
-  );
+  const delegate = newDelegate(kind, config, timeoutMillis, context, account);
+  return registered(new OTLPExporterBase(delegate), delegate as never);
 }
 
 /**
@@ -283,9 +293,8 @@ export function newOtlpLogRecordExporter(
   context: OtlpContext,
 ): LogRecordExporter {
   const kind = LOGS(config.protocol === "http/json");
-  return new OTLPExporterBase(
-    newDelegate(kind, config, timeoutMillis, context, account),
-  );
+  const delegate = newDelegate(kind, config, timeoutMillis, context, account);
+  return registered(new OTLPExporterBase(delegate), delegate as never);
 }
 
 /**
@@ -299,17 +308,26 @@ export function newOtlpMetricExporter(
   context: OtlpContext,
 ): PushMetricExporter {
   const kind = METRICS(config.protocol === "http/json");
-  return new OTLPMetricExporterBase(
-    newDelegate(kind, config, timeoutMillis, context),
-  );
+  const delegate = newDelegate(kind, config, timeoutMillis, context);
+  return registered(new OTLPMetricExporterBase(delegate), delegate as never);
 }
 
-/** The timeout an exporter of `exporter` got, for the tests. */
-export function timeoutOf(exporter: unknown): number | undefined {
-  const delegate = (exporter as { _delegate?: unknown })._delegate;
-  return delegate instanceof AccountingDelegate
-    ? delegate.timeoutMillis
-    : undefined;
+/** What an OTLP exporter made here sends, and how long it waits; undefined for any other exporter. */
+export function otlpSettingsOf(
+  exporter: unknown,
+): { signal: string; unit: string; timeoutMillis: number } | undefined {
+  const delegate = DELEGATES.get(exporter as object);
+  if (delegate === undefined) return undefined;
+  return {
+    signal: delegate.kind.signal,
+    unit: delegate.kind.unit,
+    timeoutMillis: delegate.timeoutMillis,
+  };
+}
+
+/** The content type an OTLP exporter made here sends, for the tests. */
+export function contentTypeOf(exporter: unknown): string | undefined {
+  return DELEGATES.get(exporter as object)?.transport.contentType;
 }
 
 // The certificates the variables name, read once: the CA added to the

@@ -91,6 +91,11 @@ export class DeadlineTransport {
     };
   }
 
+  /** What it sends: `application/x-protobuf` or `application/json`. */
+  get contentType(): string {
+    return this.#options.contentType;
+  }
+
   /** Exports under way, sending or waiting their turn. */
   get busy(): number {
     return this.#running.size;

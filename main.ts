@@ -17,6 +17,7 @@ import {
 } from "./internal/config.ts";
 import { exitAfter } from "./internal/deadline.ts";
 import { messageOf } from "./internal/errors.ts";
+import { Ledger } from "./internal/ledger.ts";
 import { listen } from "./internal/listener.ts";
 import { type RouteHandler, ServeMux } from "./internal/mux.ts";
 import { explainPermissions } from "./internal/permissions.ts";
@@ -69,12 +70,15 @@ async function main(): Promise<number> {
   const server = listen(config, logToStderr);
   if (server === undefined) return 1;
 
-  // Held here, so that a shutdown that runs out of time can say how much
-  // telemetry never reached stdout.
+  // Held here, so that a shutdown that runs out of time can stop stdout
+  // between two documents and say the totals before it exits.
   const sink = stdoutSink({ warn: logToStderr });
-  const otelShutdown = await setupOTelSDK({ config, sink }).catch((error) => {
-    logToStderr(`cannot set up OpenTelemetry: ${messageOf(error)}`);
-  });
+  const held = { sink, ledger: new Ledger() };
+  const otelShutdown = await setupOTelSDK({ config, ...held }).catch(
+    (error) => {
+      logToStderr(`cannot set up OpenTelemetry: ${messageOf(error)}`);
+    },
+  );
   if (otelShutdown === undefined) {
     await server.close();
     return 1;
@@ -85,7 +89,7 @@ async function main(): Promise<number> {
   logToStderr(`${await signal}: shutting down (send it again to exit at once)`);
   const cancelDeadline = exitAfter(
     config.shutdownTimeoutMillis,
-    sink,
+    held,
     logToStderr,
   );
   await server.drain(drainMillis(config.shutdownTimeoutMillis));

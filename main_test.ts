@@ -146,11 +146,19 @@ Deno.test("deno task start: a terminal's Ctrl+C flushes every signal and exits 0
       const lines = ourStderrLines(stderr).filter((line) =>
         line.startsWith("dice:")
       );
-      assert.equal(lines.length, 2, stderr);
+      assert.equal(lines.length, 3, stderr);
       assert.match(lines[0], /^dice: listening on http:\/\/\[::\]:\d+\/ /);
       assert.equal(
         lines[1],
         "dice: SIGINT: shutting down (send it again to exit at once)",
+      );
+      // Everything produced was written whole: nothing lost.
+      assert.equal(
+        lines[2],
+        `dice: in all: spans to console: ${spans.length} produced, ` +
+          `${spans.length} confirmed, 0 lost; log records to console: ` +
+          `${records.length} produced, ${records.length} confirmed, 0 lost; ` +
+          "metrics to console: 0 exports failed, final collection delivered",
       );
       assert.equal(
         documents.length,
@@ -289,10 +297,78 @@ Deno.test("main.ts gives up a shutdown that takes longer than DICE_SHUTDOWN_TIME
   await service.signalGroup("TERM");
   const { code, stderr } = await service.exited();
   assert.equal(code, 1, stderr);
+  // The totals first, every span never written counted lost; then why.
+  const lines = ourStderrLines(stderr);
   assert.match(
-    stderr,
-    /^dice: shutdown did not finish within 1500 ms \(DICE_SHUTDOWN_TIMEOUT\); exiting without waiting any longer, and the telemetry not yet exported is lost: \d+ bytes of telemetry never reached stdout$/m,
+    lines.at(-2)!,
+    /^dice: in all: spans to console: 80 produced, \d+ confirmed, \d+ lost; log records to console: 40 produced, \d+ confirmed, \d+ lost; metrics to console: \d+ exports failed, final collection not delivered$/,
   );
+  assert.match(
+    lines.at(-1)!,
+    /^dice: shutdown did not finish within 1500 ms \(DICE_SHUTDOWN_TIMEOUT\); exiting without waiting any longer, and the telemetry not yet delivered is lost, as counted above; \d+ bytes of telemetry never reached stdout$/,
+  );
+});
+
+Deno.test("main.ts, behind a slow stdout at the deadline: whole documents only, each one counted", async () => {
+  const child = new Deno.Command("deno", {
+    args: ["run", "-P", "main.ts"],
+    env: { PORT: "0", NO_COLOR: "1", DICE_SHUTDOWN_TIMEOUT: "2000" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stderrText = "";
+  const stderr = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) stderrText += chunk;
+    return stderrText;
+  })();
+  // A reader of about 40 KB/s, as a slow terminal or log shipper reads.
+  const chunks: Uint8Array[] = [];
+  const reader = child.stdout.getReader({ mode: "byob" });
+  const reading = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read(new Uint8Array(4096));
+      if (done || value === undefined) return;
+      chunks.push(value);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  let port: number | undefined;
+  for (let i = 0; i < 1500 && port === undefined; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    port =
+      Number(/listening on http:\/\/[^ ]+:(\d+)\//.exec(stderrText)?.[1]) ||
+      undefined;
+  }
+  assert.ok(port, "the service listens");
+  for (let i = 0; i < 200; i++) {
+    await (await fetch(`http://127.0.0.1:${port}/rolldice/p${i}`)).text();
+  }
+  child.kill("SIGTERM");
+  const { code } = await child.status;
+  await reading;
+  const lines = ourStderrLines(await stderr);
+  // Once stdout starts no new document, the shutdown may end in time.
+  assert.ok(code === 0 || code === 1, lines.join("\n"));
+  // parseDocuments throws on a document cut in half.
+  const written = new TextDecoder().decode(
+    new Uint8Array(chunks.flatMap((chunk) => [...chunk])),
+  );
+  const documents = parseDocuments(written);
+  const spans = documents.filter((doc) => "SpanContext" in doc).length;
+  const records = documents.filter((doc) => "Body" in doc).length;
+  const totals = lines.find((line) => line.startsWith("dice: in all: "));
+  assert.match(
+    totals ?? lines.join("\n"),
+    new RegExp(
+      `^dice: in all: spans to console: 400 produced, ${spans} confirmed, ` +
+        `${400 - spans} lost; log records to console: 200 produced, ` +
+        `${records} confirmed, ${200 - records} lost; `,
+    ),
+  );
+  assert.ok(spans < 400, "the deadline cut the flush short");
 });
 
 Deno.test("main.ts flushes everything even while a client holds its request open", async () => {
@@ -873,6 +949,7 @@ Deno.test("main.ts answers 400 to a malformed Host, with no stack trace", async 
         [
           "listening",
           "SIGTERM:",
+          "in",
         ],
       );
     },

@@ -4,7 +4,8 @@
  * {@linkcode setupOTelSDK} registers a propagator and one provider per
  * signal, and returns the one function that flushes and shuts them all down.
  * What hardens it is one call away: the settings (`internal/config.ts`), the
- * exporters (`exporters/autoexport.ts`), loss accounting
+ * exporters (`exporters/autoexport.ts`), the count of what each exporter
+ * produced and delivered (`internal/ledger.ts`), the running loss lines
  * (`internal/losses.ts`), diagnostics (`internal/diag_logger.ts`), the
  * checks on global registration (`internal/globals.ts`) and the shutdown's
  * bounds (`internal/shutdown.ts`).
@@ -38,6 +39,7 @@ import {
 import { installDiagLogger } from "./internal/diag_logger.ts";
 import { messageOf } from "./internal/errors.ts";
 import { registered } from "./internal/globals.ts";
+import { Ledger } from "./internal/ledger.ts";
 import { newLossReporter, sayDroppedDocuments } from "./internal/losses.ts";
 import { newResource } from "./internal/resource.ts";
 import { newSampler } from "./internal/sampler.ts";
@@ -82,6 +84,13 @@ export interface OTelOptions extends GivenExporters {
    * @default {stdoutSink({ warn })}
    */
   sink?: StdoutSink;
+  /**
+   * Where what each exporter produced and confirmed is counted; the caller
+   * can say the totals itself when it must exit before the shutdown ends.
+   *
+   * @default {new Ledger()}
+   */
+  ledger?: Ledger;
 }
 
 /**
@@ -90,8 +99,9 @@ export interface OTelOptions extends GivenExporters {
  * The returned shutdown runs each cleanup step once and reports every error
  * together. The three providers shut down concurrently, so that exporters
  * stuck on a dead collector cost one export timeout, not three. Whatever
- * the batch processors drop or fail to export is said through `warn`, with
- * the total at shutdown. Shutdown also unregisters the globals, so that the
+ * the batch processors drop or fail to export is said through `warn`, and
+ * at shutdown one line says what each exporter produced, confirmed and
+ * lost (`Ledger.line`). Shutdown also unregisters the globals, so that the
  * API is a no-op again afterwards and setup can run anew. If setup fails,
  * what it had already set up is shut down before it throws.
  *
@@ -99,23 +109,26 @@ export interface OTelOptions extends GivenExporters {
  * ```ts
  * import assert from "node:assert/strict";
  * import { trace } from "@opentelemetry/api";
- * import type { StdoutSink } from "./exporters/stdout/mod.ts";
+ * import { stdoutSink } from "./exporters/stdout/mod.ts";
  * import { setupOTelSDK } from "./otel.ts";
  *
  * // Documents go to stdout by default; here, to a string.
  * let printed = "";
- * const sink: StdoutSink = {
- *   unwritten: 0,
- *   dropped: 0,
- *   write(bytes) {
- *     printed += new TextDecoder().decode(bytes);
- *     return Promise.resolve();
+ * const sink = stdoutSink({
+ *   output: {
+ *     write(bytes) {
+ *       printed += new TextDecoder().decode(bytes);
+ *       return Promise.resolve(bytes.length);
+ *     },
  *   },
- * };
- * const shutdown = await setupOTelSDK({ sink });
+ * });
+ * // Lines for people, such as the totals at shutdown, go to warn.
+ * const said: string[] = [];
+ * const shutdown = await setupOTelSDK({ sink, warn: (l) => said.push(l) });
  * trace.getTracer("example").startSpan("work").end();
  * await shutdown(); // flushes the span
  * assert.match(printed, /"Name": "work"/);
+ * assert.match(said.join("\n"), /spans to console: 1 produced, 1 confirmed/);
  * ```
  */
 export async function setupOTelSDK(
@@ -128,7 +141,10 @@ export async function setupOTelSDK(
   // shutdown are still reported.
   defer(installDiagLogger({ write: warn }));
   const sink = options.sink ?? stdoutSink({ warn });
+  const ledger = options.ledger ?? new Ledger();
+  defer(ledger.reportOnExit(warn));
   defer(() => sayDroppedDocuments(sink, warn));
+  add(() => ledger.beginShutdown());
 
   try {
     const contextManager = new AsyncLocalStorageContextManager();
@@ -139,7 +155,7 @@ export async function setupOTelSDK(
     if (config.sdkDisabled) return shutdown;
 
     const res = newResource();
-    const exporters = newExporters(config, sink, options);
+    const exporters = newExporters(config, { sink, ledger, warn }, options);
     const readers = await exporters.metricReaders();
     const meterProvider = newMeterProvider(res, readers);
     // Beside the others, not after them: against a collector that never
@@ -187,8 +203,8 @@ export function newPropagator(
 /**
  * A tracer provider that samples and limits spans as configured, counts each
  * span's children (Go's `ChildSpanCount`), and batches them to each span
- * exporter; its processors and exporters count what they export and drop in
- * `selfObs`.
+ * exporter, counting in its account what it hands each; its processors and
+ * exporters count what they export and drop in `selfObs`.
  */
 export function newTracerProvider(
   resource: Resource,
@@ -203,12 +219,14 @@ export function newTracerProvider(
     spanProcessors: [
       // First, so that a parent has counted its children when it ends.
       new ChildSpanCounter(),
-      ...exporters.spans(selfObs).map((exporter) =>
-        new BatchSpanProcessor({
-          exporter,
-          ...config.bsp,
-          selfObsMeterProvider: selfObs,
-        })
+      ...exporters.spans(selfObs).map(({ exporter, account }) =>
+        account.counting(
+          new BatchSpanProcessor({
+            exporter,
+            ...config.bsp,
+            selfObsMeterProvider: selfObs,
+          }),
+        )
       ),
     ],
   });
@@ -227,7 +245,8 @@ export function newMeterProvider(
 
 /**
  * A logger provider that limits log records as configured and batches them
- * to each log record exporter; its processors and exporters count what they
+ * to each log record exporter, counting in its account what it hands each;
+ * its processors and exporters count what they
  * export and drop in `selfObs`.
  */
 export function newLoggerProvider(
@@ -239,12 +258,14 @@ export function newLoggerProvider(
   return new LoggerProvider({
     resource,
     logRecordLimits: config.logRecordLimits,
-    processors: exporters.logs(selfObs).map((exporter) =>
-      new BatchLogRecordProcessor({
-        exporter,
-        ...config.blrp,
-        selfObsMeterProvider: selfObs,
-      })
+    processors: exporters.logs(selfObs).map(({ exporter, account }) =>
+      account.counting(
+        new BatchLogRecordProcessor({
+          exporter,
+          ...config.blrp,
+          selfObsMeterProvider: selfObs,
+        }),
+      )
     ),
   });
 }

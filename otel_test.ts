@@ -18,7 +18,14 @@ import {
   type PushMetricExporter,
 } from "@opentelemetry/sdk-metrics";
 import { type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
-import { DEFAULT_CONFIG } from "./internal/config.ts";
+import { type Config, DEFAULT_CONFIG } from "./internal/config.ts";
+import { BATCH_DEFAULTS } from "./internal/sdk_config.ts";
+import {
+  type Answer,
+  type FakeCollector,
+  fakeCollector,
+} from "./exporters/otlp/_fake_collector.ts";
+import { stdoutSink } from "./exporters/stdout/mod.ts";
 import { newPropagator, setupOTelSDK } from "./otel.ts";
 import { DURATION_BUCKETS } from "./otelhttp/mod.ts";
 import {
@@ -629,7 +636,16 @@ Deno.test("OTLP to a stopped collector: requests are served and failures reporte
   const collector = brokenCollector(() => Promise.resolve(new Response()));
   const url = collector.url;
   await collector.close(); // nothing listens there any more
-  assertDegradedGracefully(await runAgainst(url), /ECONNREFUSED/);
+  const result = await runAgainst(url);
+  assertDegradedGracefully(result, /connection refused/);
+  // Said at once, with the endpoint and the cause, before the shutdown.
+  const said = result.stderr.indexOf(
+    `dice: cannot export traces to ${url}/v1/traces: connection refused`,
+  );
+  assert.ok(
+    said >= 0 && said < result.stderr.indexOf("SIGINT"),
+    result.stderr,
+  );
 });
 
 Deno.test("OTLP to a collector answering 500", async () => {
@@ -664,14 +680,354 @@ Deno.test("OTLP to a collector that never answers: SIGINT and SIGTERM shut down 
           result.shutdownMillis < 2000 + 1500,
           `shutdown took ${result.shutdownMillis} ms`,
         );
+        // Nothing was confirmed: everything produced is lost, and said.
         assert.match(
           result.stderr,
-          /^dice: in all, \d+ log records and \d+ spans were lost$/m,
+          /^dice: in all: spans to otlp: 100 produced, 0 confirmed, 100 lost; log records to otlp: 50 produced, 0 confirmed, 50 lost; metrics to otlp: \d+ exports failed, final collection not delivered$/m,
+        );
+        assert.match(
+          result.stderr,
+          /^dice: shutdown waits at most 2500 ms for the OTLP collector \(/m,
         );
       });
     }
   } finally {
     release(new Response());
     await collector.close();
+  }
+});
+
+// Nothing lost without a number: the "in all" line against fake collectors.
+
+/** The counts of one "in all" line, by entry: `spans to otlp` → [produced, confirmed, lost]. */
+function parseInAll(warnings: string[]): Map<string, (number | string)[]> {
+  const lines = warnings.filter((w) => w.startsWith("in all: "));
+  assert.equal(lines.length, 1, `one "in all" line:\n${warnings.join("\n")}`);
+  const entries = new Map<string, (number | string)[]>();
+  for (const entry of lines[0].slice("in all: ".length).split("; ")) {
+    const items = /^(.+ to \w+): (\d+) produced, (\d+) confirmed, (\d+) lost$/
+      .exec(entry);
+    if (items) {
+      entries.set(items[1], items.slice(2).map(Number));
+      continue;
+    }
+    const metric =
+      /^(metrics to \w+): (\d+) exports failed, final collection (delivered|not delivered|empty)$/
+        .exec(entry);
+    assert.ok(metric, `an entry of the documented format: ${entry}`);
+    entries.set(metric[1], [Number(metric[2]), metric[3]]);
+  }
+  return entries;
+}
+
+function otlpTo(url: string, signal: string, timeoutMillis: number) {
+  return {
+    exporters: ["otlp"],
+    protocol: "http/json",
+    endpoint: `${url}/v1/${signal}`,
+    timeoutMillis,
+    headers: {},
+    compression: "none",
+    certificates: {},
+  } as Config["traces"];
+}
+
+/** A config exporting every signal to `url` over OTLP/JSON, fast. */
+function otlpConfig(
+  url: string,
+  timeoutMillis: number,
+  batch: Partial<Config["bsp"]> = {},
+): Config {
+  const fast = { ...BATCH_DEFAULTS, scheduledDelayMillis: 20, ...batch };
+  return {
+    ...DEFAULT_CONFIG,
+    traces: otlpTo(url, "traces", timeoutMillis),
+    metrics: otlpTo(url, "metrics", timeoutMillis),
+    logs: otlpTo(url, "logs", timeoutMillis),
+    bsp: fast,
+    blrp: fast,
+    // One metric export, the final one, at shutdown.
+    metricExportIntervalMillis: 600_000,
+    metricExportTimeoutMillis: timeoutMillis,
+  };
+}
+
+/** Records `count` spans, log records and a counter increment each. */
+function record(count: number): void {
+  const counter = metrics.getMeter("t").createCounter("c");
+  for (let i = 0; i < count; i++) {
+    trace.getTracer("t").startSpan("s").end();
+    logs.getLogger("t").emit({ body: "b" });
+    counter.add(1);
+  }
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Asserts the "in all" line gives what `collector` confirmed, exactly. */
+function assertAccounted(
+  warnings: string[],
+  collector: FakeCollector,
+  produced: number,
+): Map<string, (number | string)[]> {
+  const totals = parseInAll(warnings);
+  const { spans, logRecords } = collector.confirmed;
+  assert.deepEqual(totals.get("spans to otlp"), [
+    produced,
+    spans,
+    produced - spans,
+  ]);
+  assert.deepEqual(totals.get("log records to otlp"), [
+    produced,
+    logRecords,
+    produced - logRecords,
+  ]);
+  return totals;
+}
+
+// Answers as `plans` say, in turn for each path: the last one repeats.
+function perPath(plans: Answer[]): (n: number, path: string) => Answer {
+  const seen = new Map<string, number>();
+  return (_n, path) => {
+    const k = seen.get(path) ?? 0;
+    seen.set(path, k + 1);
+    return plans[Math.min(k, plans.length - 1)];
+  };
+}
+
+Deno.test("setupOTelSDK() accounts for every span, log record and metric export, whatever the collector does", async (t) => {
+  const cases: Array<
+    [string, Answer[], { spans: number; final: string; https?: boolean }]
+  > = [
+    ["refuses", [], { spans: 0, final: "not delivered" }],
+    ["hangs", [{ kind: "hang" }], { spans: 0, final: "not delivered" }],
+    ["drips", [{ kind: "drip" }], { spans: 0, final: "not delivered" }],
+    ["answers 429 with Retry-After, then 200", [
+      { kind: "status", status: 429, retryAfter: "1" },
+      { kind: "ok" },
+    ], { spans: 10, final: "delivered" }],
+    ["answers 503, then 200", [
+      { kind: "status", status: 503 },
+      { kind: "ok" },
+    ], { spans: 10, final: "delivered" }],
+    ["closes mid-response", [{ kind: "close mid-response" }], {
+      spans: 0,
+      final: "not delivered",
+    }],
+    ["serves garbage over TLS", [{ kind: "garbage" }], {
+      spans: 0,
+      final: "not delivered",
+      https: true,
+    }],
+    ["rejects part of each batch", [{ kind: "ok", rejected: 3 }], {
+      spans: 7,
+      final: "not delivered",
+    }],
+  ];
+  for (const [behaviour, plans, expected] of cases) {
+    await t.step(`a collector that ${behaviour}`, async () => {
+      const collector = fakeCollector(perPath(plans), { dripMillis: 50 });
+      if (behaviour === "refuses") await collector.close();
+      const url = expected.https
+        ? collector.url.replace("http:", "https:")
+        : collector.url;
+      const warnings: string[] = [];
+      const shutdown = await setupOTelSDK({
+        // Long enough for a retry after a second where one is due.
+        config: otlpConfig(url, plans.length > 1 ? 2500 : 800),
+        warn: (message) => warnings.push(message),
+      });
+      try {
+        record(10);
+      } finally {
+        await shutdown().catch(() => {});
+      }
+      const totals = assertAccounted(warnings, collector, 10);
+      assert.equal(collector.confirmed.spans, expected.spans);
+      assert.deepEqual(totals.get("metrics to otlp"), [
+        expected.final === "delivered" ? 0 : 1,
+        expected.final,
+      ]);
+      if (plans.length === 1 && expected.spans === 0) {
+        // Every export was aborted: no connection is left open.
+        await until(() => collector.openConnections === 0);
+        assert.equal(collector.openConnections, 0, "no socket leaks");
+      }
+      await collector.close();
+    });
+  }
+});
+
+Deno.test("a failed export attempt is said at once, with its endpoint and cause, before the retry", async () => {
+  const events: string[] = [];
+  const collector = fakeCollector(
+    perPath([{ kind: "status", status: 503 }, { kind: "ok" }]),
+    { events },
+  );
+  const traces = `${collector.url}/v1/traces`;
+  const { promise: recovered, resolve } = Promise.withResolvers<void>();
+  const shutdown = await setupOTelSDK({
+    config: otlpConfig(collector.url, 5000),
+    warn(message) {
+      events.push(`said: ${message}`);
+      if (message.startsWith("exports of traces")) resolve();
+    },
+  });
+  try {
+    trace.getTracer("t").startSpan("s").end();
+    await recovered;
+  } finally {
+    await shutdown();
+  }
+  const traceEvents = events.filter((e) => e.includes("traces"));
+  assert.deepEqual(traceEvents.slice(0, 4), [
+    "got: /v1/traces status",
+    `said: cannot export traces to ${traces}: HTTP 503 Service ` +
+    "Unavailable; each export " +
+    "is retried for at most 5000 ms, and what is lost is counted",
+    "got: /v1/traces ok",
+    `said: exports of traces reach ${traces} again`,
+  ]);
+  await collector.close();
+});
+
+Deno.test("shutdown says once what it waits on, for how long at most, and that Ctrl+C again skips it", async () => {
+  const collector = fakeCollector(() => ({ kind: "hang" }));
+  const warnings: string[] = [];
+  const shutdown = await setupOTelSDK({
+    config: otlpConfig(collector.url, 1000),
+    warn: (message) => warnings.push(message),
+  });
+  record(3);
+  await until(() => collector.requests >= 2);
+  await shutdown().catch(() => {});
+  const waits = warnings.filter((w) => w.startsWith("shutdown waits"));
+  assert.equal(waits.length, 1, warnings.join("\n"));
+  assert.match(
+    waits[0],
+    /^shutdown waits at most 1500 ms for the OTLP collector \(.*traces: 1 exports under way.*\); Ctrl\+C again skips the wait/,
+  );
+  assert.ok(
+    warnings.indexOf(waits[0]) <
+      warnings.findIndex((w) => w.startsWith("in all: ")),
+  );
+  await collector.close();
+});
+
+Deno.test("at volume, with the queues overflowing and mixed faults, every span and log record is accounted for", async () => {
+  const mixed: Answer[] = [
+    { kind: "ok" },
+    { kind: "ok", rejected: 5 },
+    { kind: "status", status: 503, retryAfter: "0" },
+    { kind: "close mid-response" },
+    { kind: "ok" },
+    { kind: "hang" },
+    { kind: "status", status: 429, retryAfter: "0" },
+    { kind: "drip" },
+  ];
+  const collector = fakeCollector((n) => mixed[n % mixed.length], {
+    dripMillis: 20,
+  });
+  const written: Uint8Array[] = [];
+  const sink = stdoutSink({
+    output: {
+      write(bytes) {
+        written.push(bytes.slice());
+        return Promise.resolve(bytes.length);
+      },
+    },
+  });
+  const config = otlpConfig(collector.url, 300, {
+    maxQueueSize: 200,
+    maxExportBatchSize: 50,
+  });
+  config.traces = { ...config.traces, exporters: ["otlp", "console"] };
+  const warnings: string[] = [];
+  const shutdown = await setupOTelSDK({
+    config,
+    sink,
+    warn: (message) => warnings.push(message),
+  });
+  for (let burst = 0; burst < 20; burst++) {
+    record(250);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  await shutdown().catch(() => {});
+  const totals = assertAccounted(warnings, collector, 5000);
+  const [produced, confirmed, lost] = totals.get("spans to otlp") as number[];
+  assert.ok(lost > 0 && confirmed > 0, `${produced} ${confirmed} ${lost}`);
+  assert.ok(
+    warnings.some((w) => w.includes("the batch queue was full")),
+    "the queues overflowed",
+  );
+  // stdout confirmed exactly the documents it wrote.
+  const text = new TextDecoder().decode(
+    new Uint8Array(written.flatMap((chunk) => [...chunk])),
+  );
+  const documents = parseDocuments(text).length;
+  assert.deepEqual(totals.get("spans to console"), [
+    5000,
+    documents,
+    5000 - documents,
+  ]);
+  await collector.close();
+});
+
+Deno.test("stdout that closes or is stopped: whole documents only, and each one counted", async (t) => {
+  for (const ending of ["closes", "is stopped"] as const) {
+    await t.step(`stdout that ${ending}`, async () => {
+      const written: number[] = [];
+      let writes = 0;
+      const sink = stdoutSink({
+        output: {
+          write(bytes) {
+            writes++;
+            if (ending === "closes" && writes > 3) {
+              return Promise.reject(new Deno.errors.BrokenPipe("closed"));
+            }
+            if (ending === "is stopped" && writes === 3) sink.stop();
+            // A slow pipe takes a little at a time.
+            const taken = Math.min(bytes.length, 1000);
+            written.push(...bytes.subarray(0, taken));
+            return new Promise((resolve) => setTimeout(() => resolve(taken)));
+          },
+        },
+        warn: () => {},
+      });
+      const config: Config = {
+        ...DEFAULT_CONFIG,
+        logs: { ...DEFAULT_CONFIG.logs, exporters: [] },
+        metrics: { ...DEFAULT_CONFIG.metrics, exporters: [] },
+        bsp: { ...BATCH_DEFAULTS, scheduledDelayMillis: 10 },
+      };
+      const warnings: string[] = [];
+      const shutdown = await setupOTelSDK({
+        config,
+        sink,
+        warn: (message) => warnings.push(message),
+      });
+      for (let i = 0; i < 40; i++) {
+        trace.getTracer("t").startSpan("s").end();
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await shutdown();
+      // parseDocuments throws on a document cut in half: only a closed
+      // pipe, which nobody reads any more, has one, at its end.
+      let text = new TextDecoder().decode(new Uint8Array(written));
+      if (ending === "closes") {
+        text = text.slice(0, text.lastIndexOf("\n{") + 1);
+      }
+      const documents = parseDocuments(text).length;
+      assert.ok(documents > 0 && documents < 40, `${documents} written`);
+      assert.deepEqual(parseInAll(warnings).get("spans to console"), [
+        40,
+        documents,
+        40 - documents,
+      ]);
+    });
   }
 });

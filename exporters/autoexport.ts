@@ -1,47 +1,62 @@
 /**
  * The exporters that `OTEL_{TRACES,METRICS,LOGS}_EXPORTER` name, as Go
  * contrib's `autoexport` makes them: our stdout exporters for `console`, and
- * the official OTLP exporter packages for `otlp`, over protobuf or JSON as
- * the protocol variables say, to the configured endpoint; and for metrics
- * `prometheus`, the official pull reader (`./prometheus.ts`).
+ * dice's OTLP/HTTP exporters (`exporters/otlp/`) for `otlp`, over protobuf
+ * or JSON as the protocol variables say, with the settings dice read and
+ * checked (`internal/otlp_config.ts`); and for metrics `prometheus`, the
+ * official pull reader (`./metric_readers.ts`).
  *
- * dice hands the OTLP packages the endpoint and timeout it read and
- * checked (`internal/otlp_config.ts`); they read the rest of their settings
- * (headers, compression, certificates, metric temporality) from the
- * `OTEL_EXPORTER_OTLP_*` variables themselves, as the specification says.
- * What the permissions would make fail on every export, an endpoint they
- * forbid or a certificate file dice may not read, is refused here at start
- * instead, in one line.
+ * Each span and log record exporter comes with its account in the
+ * {@linkcode Ledger}, which it confirms into as it delivers; each metric
+ * exporter is wrapped to count its exports. What the permissions would
+ * make fail on every export, an endpoint they forbid or a certificate file
+ * dice may not read, is refused here at start instead, in one line.
  *
  * @module
  */
 
-import { OTLPLogExporter as OTLPJsonLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
-import { OTLPLogExporter as OTLPProtoLogExporter } from "@opentelemetry/exporter-logs-otlp-proto";
-import { OTLPMetricExporter as OTLPJsonMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
-import { OTLPMetricExporter as OTLPProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
-import { OTLPTraceExporter as OTLPJsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import type { MeterProvider } from "@opentelemetry/api";
 import type { LogRecordExporter } from "@opentelemetry/sdk-logs";
-import {
-  type MetricReader,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
+import type {
+  MetricReader,
+  PushMetricExporter,
 } from "@opentelemetry/sdk-metrics";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import type { Config, Signal, SignalConfig } from "../internal/config.ts";
+import {
+  accountedMetricExporter,
+  confirmedOnSuccess,
+  type ItemAccount,
+  Ledger,
+} from "../internal/ledger.ts";
+import { SHUTDOWN_MARGIN_MILLIS } from "../internal/shutdown.ts";
+import { logToStderr } from "../internal/stderr.ts";
+import {
+  newOtlpLogRecordExporter,
+  newOtlpMetricExporter,
+  newOtlpSpanExporter,
+  type OtlpContext,
+} from "./otlp/exporter.ts";
+import { type CollectorWatch, sayWaiting } from "./otlp/watch.ts";
 import {
   type StdoutExporterOptions,
   StdoutLogRecordExporter,
   StdoutMetricExporter,
   StdoutSpanExporter,
 } from "./stdout/mod.ts";
-import { newPrometheusReader } from "./prometheus.ts";
+import { newMetricReaders } from "./metric_readers.ts";
+
+/** An exporter and the account it confirms into. */
+export interface Accounted<E> {
+  /** The exporter. */
+  exporter: E;
+  /** Where its batch processor counts what it is handed. */
+  account: ItemAccount;
+}
 
 /** The exporters of each signal, made by {@linkcode newExporters}. */
 export interface Exporters {
-  /** The metric exporters. */
+  /** The metric exporters, each counting its exports. */
   readonly metrics: PushMetricExporter[];
   /**
    * Makes the metric readers: one that pushes to each of the metric
@@ -49,9 +64,9 @@ export interface Exporters {
    */
   metricReaders(): Promise<MetricReader[]>;
   /** Makes the span exporters; the OTLP ones count in `selfObs`. */
-  spans(selfObs?: MeterProvider): SpanExporter[];
+  spans(selfObs?: MeterProvider): Accounted<SpanExporter>[];
   /** Makes the log record exporters; the OTLP ones count in `selfObs`. */
-  logs(selfObs?: MeterProvider): LogRecordExporter[];
+  logs(selfObs?: MeterProvider): Accounted<LogRecordExporter>[];
 }
 
 /** Exporters given instead of the configured ones, as tests give them. */
@@ -64,134 +79,210 @@ export interface GivenExporters {
   logRecordExporter?: LogRecordExporter;
 }
 
+/** What the exporters of one setup share; every field has a default. */
+export interface ExporterContext extends StdoutExporterOptions {
+  /**
+   * Where each exporter's account is kept.
+   *
+   * @default {new Ledger()}
+   */
+  ledger?: Ledger;
+  /**
+   * Says one line: a collector's trouble, what the shutdown waits on.
+   *
+   * @default {logToStderr}
+   */
+  warn?: (message: string) => void;
+  /** The OTLP exporters' `otel.sdk.exporter.*` metrics go there. */
+  selfObs?: MeterProvider;
+  /** Each OTLP exporter's watch is added here. */
+  watches?: CollectorWatch[];
+}
+
+// The settings newExporters reads.
+type ExporterConfig = Pick<
+  Config,
+  | "traces"
+  | "metrics"
+  | "logs"
+  | "consoleFormat"
+  | "bsp"
+  | "blrp"
+  | "prometheus"
+  | "metricExportIntervalMillis"
+  | "metricExportTimeoutMillis"
+>;
+
 /**
  * The exporters `config` names for each signal, or the ones `given`. The
  * span and log record exporters are made on demand, once the meter
- * provider that counts what they export exists.
+ * provider that counts what they export exists. When the shutdown begins,
+ * it is said if it waits on a collector, and for how long at most.
  */
 export function newExporters(
-  config:
-    & Pick<
-      Config,
-      "traces" | "metrics" | "logs" | "consoleFormat" | "prometheus"
-    >
-    & MetricReaderConfig,
-  sink: StdoutExporterOptions["sink"],
+  config: ExporterConfig,
+  context: ExporterContext,
   given: GivenExporters = {},
 ): Exporters {
-  const stdout = { sink, format: config.consoleFormat };
-  const metrics = given.metricExporter
-    ? [given.metricExporter]
-    : newMetricExporters(config.metrics, stdout);
+  const ledger = context.ledger ?? new Ledger();
+  const shared = {
+    ...context,
+    ledger,
+    format: config.consoleFormat,
+    watches: [] as CollectorWatch[],
+  };
+  const budget = (watch: CollectorWatch) =>
+    config[watch.signal as Signal].timeoutMillis + SHUTDOWN_MARGIN_MILLIS;
+  ledger.onShutdown(() => {
+    const cancel = sayWaiting(
+      shared.watches,
+      budget,
+      context.warn ?? logToStderr,
+    );
+    ledger.onClose(cancel);
+  });
+  const pushed = config.metrics.exporters.filter((n) => n !== "prometheus");
+  const metrics =
+    (given.metricExporter
+      ? [given.metricExporter]
+      : newMetricExporters(config.metrics, shared, config))
+      .map((exporter, i) =>
+        accountedMetricExporter(
+          exporter,
+          ledger.metricAccount(given.metricExporter ? "given" : pushed[i]),
+          ledger,
+        )
+      );
   return {
     metrics,
     metricReaders: () =>
       newMetricReaders(metrics, config, !given.metricExporter),
     spans: (selfObs) =>
       given.spanExporter
-        ? [given.spanExporter]
-        : newSpanExporters(config.traces, stdout, selfObs),
+        ? [confirmed(given.spanExporter, ledger.account("spans", "given"))]
+        : newSpanExporters(config.traces, { ...shared, selfObs }, config),
     logs: (selfObs) =>
       given.logRecordExporter
-        ? [given.logRecordExporter]
-        : newLogRecordExporters(config.logs, stdout, selfObs),
+        ? [confirmed(
+          given.logRecordExporter,
+          ledger.account("log records", "given"),
+        )]
+        : newLogRecordExporters(config.logs, { ...shared, selfObs }, config),
+  };
+}
+
+function confirmed<E extends SpanExporter | LogRecordExporter>(
+  exporter: E,
+  account: ItemAccount,
+): Accounted<E> {
+  return {
+    exporter: confirmedOnSuccess(exporter as SpanExporter, account) as E,
+    account,
   };
 }
 
 /**
- * Makes the span exporters that `traces` names; the OTLP ones count what
- * they export and fail in `selfObs`.
+ * Makes the span exporters that `traces` names, each with its account in
+ * `context.ledger`; an OTLP export takes at most the OTLP timeout, and no
+ * longer than `bsp.exportTimeoutMillis`, after which the processor would
+ * stop waiting for it.
  */
 export function newSpanExporters(
   traces: SignalConfig,
-  stdout: StdoutExporterOptions,
-  selfObs?: MeterProvider,
-): SpanExporter[] {
+  context: ExporterContext = {},
+  config: Partial<Pick<Config, "bsp">> = {},
+): Accounted<SpanExporter>[] {
+  const ledger = context.ledger ?? new Ledger();
   return traces.exporters.map((name) => {
-    if (name === "console") return new StdoutSpanExporter(stdout);
-    assertNetPermission(traces.endpoint, "traces");
-    assertCertificatesReadable(traces);
-    const options = otlpOptions(traces, selfObs);
-    return traces.protocol === "http/json"
-      ? new OTLPJsonTraceExporter(options)
-      : new OTLPProtoTraceExporter(options);
+    const account = ledger.account("spans", name);
+    const onWritten = (count: number) => account.confirm(count);
+    if (name === "console") {
+      return {
+        exporter: new StdoutSpanExporter({ ...context, onWritten }),
+        account,
+      };
+    }
+    checkPermissions(traces, "traces");
+    const timeout = Math.min(
+      traces.timeoutMillis,
+      config.bsp?.exportTimeoutMillis ?? Infinity,
+    );
+    const otlp = otlpContext(context, ledger);
+    return {
+      exporter: newOtlpSpanExporter(traces, timeout, account, otlp),
+      account,
+    };
   });
 }
 
-/** How often the metric exporters are pushed to, and for how long. */
-export type MetricReaderConfig = Pick<
-  Config,
-  "metricExportIntervalMillis" | "metricExportTimeoutMillis"
->;
-
 /**
- * A reader that pushes to each of `exporters` periodically, then, when
- * `config` names it and `configured` (no exporter given instead), the
- * Prometheus reader, its server listening.
+ * Makes the push metric exporters that `metrics` names, all but Prometheus
+ * (a pull reader); an OTLP export takes at most the OTLP timeout, and no
+ * longer than `OTEL_METRIC_EXPORT_TIMEOUT`.
  */
-export async function newMetricReaders(
-  exporters: PushMetricExporter[],
-  config: Pick<Config, "metrics" | "prometheus"> & MetricReaderConfig,
-  configured = true,
-): Promise<MetricReader[]> {
-  const readers: MetricReader[] = exporters.map((exporter) =>
-    new PeriodicExportingMetricReader({
-      exporter,
-      exportIntervalMillis: config.metricExportIntervalMillis,
-      exportTimeoutMillis: config.metricExportTimeoutMillis,
-    })
-  );
-  if (configured && config.metrics.exporters.includes("prometheus")) {
-    readers.push(await newPrometheusReader(config.prometheus));
-  }
-  return readers;
-}
-
-/** Makes the push metric exporters that `metrics` names: all but Prometheus. */
 export function newMetricExporters(
   metrics: SignalConfig,
-  stdout: StdoutExporterOptions,
+  context: ExporterContext = {},
+  config: Partial<Pick<Config, "metricExportTimeoutMillis">> = {},
 ): PushMetricExporter[] {
   const pushed = metrics.exporters.filter((name) => name !== "prometheus");
   return pushed.map((name) => {
-    if (name === "console") return new StdoutMetricExporter(stdout);
-    assertNetPermission(metrics.endpoint, "metrics");
-    assertCertificatesReadable(metrics);
-    const options = otlpOptions(metrics);
-    return metrics.protocol === "http/json"
-      ? new OTLPJsonMetricExporter(options)
-      : new OTLPProtoMetricExporter(options);
+    if (name === "console") return new StdoutMetricExporter(context);
+    checkPermissions(metrics, "metrics");
+    const timeout = Math.min(
+      metrics.timeoutMillis,
+      config.metricExportTimeoutMillis ?? Infinity,
+    );
+    const otlp = otlpContext(context, context.ledger ?? new Ledger());
+    return newOtlpMetricExporter(metrics, timeout, otlp);
   });
 }
 
 /**
- * Makes the log record exporters that `logs` names; the OTLP ones count
- * what they export and fail in `selfObs`.
+ * Makes the log record exporters that `logs` names, each with its account
+ * in `context.ledger`; an OTLP export takes at most the OTLP timeout, and
+ * no longer than `blrp.exportTimeoutMillis`.
  */
 export function newLogRecordExporters(
   logs: SignalConfig,
-  stdout: StdoutExporterOptions,
-  selfObs?: MeterProvider,
-): LogRecordExporter[] {
+  context: ExporterContext = {},
+  config: Partial<Pick<Config, "blrp">> = {},
+): Accounted<LogRecordExporter>[] {
+  const ledger = context.ledger ?? new Ledger();
   return logs.exporters.map((name) => {
-    if (name === "console") return new StdoutLogRecordExporter(stdout);
-    assertNetPermission(logs.endpoint, "logs");
-    assertCertificatesReadable(logs);
-    const options = otlpOptions(logs, selfObs);
-    return logs.protocol === "http/json"
-      ? new OTLPJsonLogExporter(options)
-      : new OTLPProtoLogExporter(options);
+    const account = ledger.account("log records", name);
+    const onWritten = (count: number) => account.confirm(count);
+    if (name === "console") {
+      return {
+        exporter: new StdoutLogRecordExporter({ ...context, onWritten }),
+        account,
+      };
+    }
+    checkPermissions(logs, "logs");
+    const timeout = Math.min(
+      logs.timeoutMillis,
+      config.blrp?.exportTimeoutMillis ?? Infinity,
+    );
+    const otlp = otlpContext(context, ledger);
+    return {
+      exporter: newOtlpLogRecordExporter(logs, timeout, account, otlp),
+      account,
+    };
   });
 }
 
-// What dice read and checked is what the exporter uses: the packages would
-// read the raw variables again, and take "1e3" or 3000000000 as they come.
-function otlpOptions(signal: SignalConfig, selfObs?: MeterProvider) {
+function otlpContext(context: ExporterContext, ledger: Ledger): OtlpContext {
   return {
-    url: signal.endpoint,
-    timeoutMillis: signal.timeoutMillis,
-    selfObsMeterProvider: selfObs,
+    ledger,
+    warn: context.warn ?? logToStderr,
+    selfObs: context.selfObs,
+    watches: context.watches ?? [],
   };
+}
+
+function checkPermissions(signal: SignalConfig, name: Signal): void {
+  assertNetPermission(signal.endpoint, name);
+  assertCertificatesReadable(signal);
 }
 
 /** Exporting somewhere the permissions forbid would fail on every batch: say so once, at start. */
@@ -209,11 +300,10 @@ function assertNetPermission(endpoint: string, signal: Signal): void {
 }
 
 /**
- * The OTLP packages read the certificate files that the variables name when
- * they are made, whatever the endpoint's scheme; a read that the
- * permissions deny is only a warning there, and then every export fails on
- * the certificate. The permissions cannot know the path in advance: name
- * it, and the flag that allows it, at start.
+ * The OTLP exporters read the certificate files that the variables name
+ * when they are made, whatever the endpoint's scheme. The permissions
+ * cannot know the path in advance: name it, and the flag that allows it,
+ * at start, rather than fail on the read.
  */
 function assertCertificatesReadable(signal: SignalConfig): void {
   for (const [name, path] of Object.entries(signal.certificates)) {

@@ -1,21 +1,16 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import {
-  OTLPTraceExporter as OTLPJsonTraceExporter,
-} from "@opentelemetry/exporter-trace-otlp-http";
-import {
-  OTLPTraceExporter as OTLPProtoTraceExporter,
-} from "@opentelemetry/exporter-trace-otlp-proto";
 import { DEFAULT_CONFIG, readConfig } from "../internal/config.ts";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { contentTypeOf, otlpSettingsOf } from "./otlp/exporter.ts";
 import {
   newExporters,
   newLogRecordExporters,
   newMetricExporters,
-  newMetricReaders,
   newSpanExporters,
 } from "./autoexport.ts";
+import { newMetricReaders } from "./metric_readers.ts";
 import {
   StdoutLogRecordExporter,
   StdoutMetricExporter,
@@ -27,14 +22,15 @@ Deno.test("newSpanExporters() makes what OTEL_TRACES_EXPORTER names", () => {
   const [console_, proto] = newSpanExporters(
     { ...DEFAULT_CONFIG.traces, exporters: ["console", "otlp"] },
     stdout,
-  );
+  ).map((accounted) => accounted.exporter);
   assert.ok(console_ instanceof StdoutSpanExporter);
-  assert.ok(proto instanceof OTLPProtoTraceExporter);
+  assert.equal(contentTypeOf(proto), "application/x-protobuf");
   const [json] = newSpanExporters(
     { ...DEFAULT_CONFIG.traces, exporters: ["otlp"], protocol: "http/json" },
     stdout,
   );
-  assert.ok(json instanceof OTLPJsonTraceExporter);
+  assert.equal(contentTypeOf(json.exporter), "application/json");
+  assert.equal(otlpSettingsOf(json.exporter)?.signal, "traces");
   assert.deepEqual(
     newSpanExporters({ ...DEFAULT_CONFIG.traces, exporters: [] }, stdout),
     [],
@@ -44,7 +40,7 @@ Deno.test("newSpanExporters() makes what OTEL_TRACES_EXPORTER names", () => {
       StdoutMetricExporter,
   );
   assert.ok(
-    newLogRecordExporters(DEFAULT_CONFIG.logs, stdout)[0] instanceof
+    newLogRecordExporters(DEFAULT_CONFIG.logs, stdout)[0].exporter instanceof
       StdoutLogRecordExporter,
   );
 });
@@ -108,8 +104,9 @@ Deno.test("newSpanExporters() refuses a certificate file the permissions forbid,
     OTEL_EXPORTER_OTLP_CERTIFICATE: denied,
     OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: CERT_FILE,
   }, () => {
-    assert.ok(
-      newSpanExporters(https(), {})[0] instanceof OTLPProtoTraceExporter,
+    assert.equal(
+      otlpSettingsOf(newSpanExporters(https(), {})[0].exporter)?.signal,
+      "traces",
     );
   });
   // A blank one counts as unset; the client certificate and key count too.
@@ -229,13 +226,17 @@ function assertExportedOverTls(
   received: Received[],
 ): void {
   assert.equal(result.code, 0, result.stderr);
-  // Nothing but the service's own two lines: no permission error, no
-  // failed export, no certificate warning.
+  // Nothing but the service's own three lines: no permission error, no
+  // failed export, no certificate warning, nothing lost.
   assert.doesNotMatch(result.stderr, /Requires \w+ access|NotCapable/);
   const lines = ourLines(result.stderr);
-  assert.equal(lines.length, 2, result.stderr);
+  assert.equal(lines.length, 3, result.stderr);
   assert.match(lines[0], /^dice: listening on http:\/\//);
   assert.match(lines[1], /^dice: SIGTERM: shutting down/);
+  assert.match(
+    lines[2],
+    /^dice: in all: spans to otlp: 2 produced, 2 confirmed, 0 lost; log records to otlp: 1 produced, 1 confirmed, 0 lost; metrics to otlp: 0 exports failed, final collection delivered$/,
+  );
   for (const signal of ["traces", "metrics", "logs"]) {
     const requests = received.filter((r) => r.path === `POST /v1/${signal}`);
     assert.ok(requests.length > 0, `no ${signal}: ${JSON.stringify(received)}`);
@@ -327,10 +328,9 @@ Deno.test("main.ts refuses a certificate file it may not read, in one line", asy
 
 Deno.test("newSpanExporters() and its siblings give the OTLP exporters dice's checked timeout", () => {
   // The packages would read OTEL_EXPORTER_OTLP_TIMEOUT again themselves and
-  // take "1e3" or 3000000000 as they come; the pinned version keeps the
-  // timeout in a private field, read here because nothing public shows it.
+  // take "1e3" or 3000000000 as they come.
   const timeoutOf = (exporter: unknown) =>
-    (exporter as { _delegate: { _timeout: number } })._delegate._timeout;
+    otlpSettingsOf(exporter)?.timeoutMillis;
   const otlp = { exporters: ["otlp"] as ["otlp"], timeoutMillis: 1234 };
   const [span] = newSpanExporters({ ...DEFAULT_CONFIG.traces, ...otlp }, {});
   const [metric] = newMetricExporters(
@@ -338,9 +338,22 @@ Deno.test("newSpanExporters() and its siblings give the OTLP exporters dice's ch
     {},
   );
   const [log] = newLogRecordExporters({ ...DEFAULT_CONFIG.logs, ...otlp }, {});
-  assert.equal(timeoutOf(span), 1234);
+  assert.equal(timeoutOf(span.exporter), 1234);
   assert.equal(timeoutOf(metric), 1234);
-  assert.equal(timeoutOf(log), 1234);
+  assert.equal(timeoutOf(log.exporter), 1234);
+  // No longer than the processor or the reader waits for an export.
+  const [shorter] = newSpanExporters(
+    { ...DEFAULT_CONFIG.traces, ...otlp },
+    {},
+    { bsp: { ...DEFAULT_CONFIG.bsp, exportTimeoutMillis: 1000 } },
+  );
+  assert.equal(timeoutOf(shorter.exporter), 1000);
+  const [metricShorter] = newMetricExporters(
+    { ...DEFAULT_CONFIG.metrics, ...otlp },
+    {},
+    { metricExportTimeoutMillis: 900 },
+  );
+  assert.equal(timeoutOf(metricShorter), 900);
 });
 
 Deno.test("newMetricReaders() pushes to each exporter, and lets Prometheus pull", async (t) => {
@@ -367,14 +380,14 @@ Deno.test("newMetricReaders() pushes to each exporter, and lets Prometheus pull"
     await Promise.all(readers.map((reader) => reader.shutdown()));
   });
   await t.step("the defaults: one push reader, nothing listens", async () => {
-    const readers = await newExporters(DEFAULT_CONFIG, undefined)
+    const readers = await newExporters(DEFAULT_CONFIG, {})
       .metricReaders();
     assert.equal(readers.length, 1);
     assert.ok(readers[0] instanceof PeriodicExportingMetricReader);
   });
   await t.step("an exporter given replaces Prometheus too", async () => {
     const given = new StdoutMetricExporter({});
-    const readers = await newExporters(config, undefined, {
+    const readers = await newExporters(config, {}, {
       metricExporter: given,
     }).metricReaders();
     assert.equal(readers.length, 1);

@@ -10,6 +10,8 @@ import {
   type Signal,
   type SignalConfig,
 } from "./config.ts";
+import { BATCH_CAPS } from "./sdk_config.ts";
+import { FRAMING_HEADERS } from "./strict.ts";
 
 function read(
   env: Record<string, string>,
@@ -49,6 +51,8 @@ function consoleOnly(signal: Signal): SignalConfig {
     protocol: "http/protobuf",
     endpoint: `http://localhost:4318/v1/${signal}`,
     timeoutMillis: 10000,
+    headers: {},
+    compression: "none",
     certificates: {},
   };
 }
@@ -450,6 +454,27 @@ Deno.test("readConfig() reads the batch processor variables", async (t) => {
       },
     });
   });
+  await t.step(
+    "sizes above what keeps memory bounded are capped, with one line each",
+    () => {
+      const { config, warnings } = read({
+        OTEL_BSP_MAX_QUEUE_SIZE: "99999999999",
+        OTEL_BLRP_MAX_QUEUE_SIZE: "99999999999",
+        OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: "99999",
+      });
+      assert.deepEqual(warnings, [
+        "OTEL_BSP_MAX_QUEUE_SIZE=99999999999 is above 16384, the most dice holds so that its memory stays bounded; using 16384",
+        "OTEL_BLRP_MAX_QUEUE_SIZE=99999999999 is above 16384, the most dice holds so that its memory stays bounded; using 16384",
+        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE=99999 is above 4096, the most dice holds so that its memory stays bounded; using 4096",
+      ]);
+      assert.equal(config.bsp.maxQueueSize, BATCH_CAPS.maxQueueSize);
+      assert.equal(config.blrp.maxQueueSize, BATCH_CAPS.maxQueueSize);
+      assert.equal(
+        config.blrp.maxExportBatchSize,
+        BATCH_CAPS.maxExportBatchSize,
+      );
+    },
+  );
   await t.step("a batch larger than the queue is cut to fit", () => {
     assertRejects(
       { OTEL_BSP_MAX_QUEUE_SIZE: "100", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "200" },
@@ -737,13 +762,41 @@ Deno.test("readConfig() stops at OTLP headers that would fail every export", asy
       }
     });
   }
-  await t.step("valid headers pass", () => {
-    const { warnings } = read({
+  await t.step("valid headers pass, decoded, the signal's own winning", () => {
+    const { config, warnings } = read({
       ...OTLP_EVERYWHERE,
-      OTEL_EXPORTER_OTLP_HEADERS: "api-key=secret%20value, x-tenant = dice ",
+      OTEL_EXPORTER_OTLP_HEADERS: "api-key=secret%20value, X-Tenant = dice ",
+      OTEL_EXPORTER_OTLP_LOGS_HEADERS: "x-tenant=logs;v=1",
     });
     assert.deepEqual(warnings, []);
+    assert.deepEqual(config.traces.headers, {
+      "api-key": "secret value",
+      "x-tenant": "dice",
+    });
+    assert.deepEqual(config.logs.headers, {
+      "api-key": "secret value",
+      "x-tenant": "logs;v=1",
+    });
   });
+  for (const header of FRAMING_HEADERS) {
+    await t.step(`${header}, which HTTP itself sets`, () => {
+      for (const raw of [`${header}=5`, `a=1,${header.toUpperCase()}=x`]) {
+        assert.throws(
+          () =>
+            read({
+              ...OTLP_EVERYWHERE,
+              OTEL_EXPORTER_OTLP_TRACES_HEADERS: raw,
+            }),
+          (error: Error) =>
+            error instanceof ConfigError &&
+            error.message.startsWith(
+              `OTEL_EXPORTER_OTLP_TRACES_HEADERS must not set ${header}: ` +
+                "HTTP sets it for each request",
+            ),
+        );
+      }
+    });
+  }
   await t.step("moot, and not checked, where nothing goes over OTLP", () => {
     assertReads({ OTEL_EXPORTER_OTLP_HEADERS: "api key=secret" }, {});
   });

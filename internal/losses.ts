@@ -7,8 +7,10 @@
  * as their Go counterparts are. So the processors are always given
  * {@linkcode LossReporter.meterProvider}: it passes every measurement on to
  * the real self-observability provider when there is one, and says each
- * loss on stderr, at most one line per signal and reason per window, with
- * the total at shutdown.
+ * loss on stderr as it happens, with its cause, at most one line per signal
+ * and reason per window. The exact totals at shutdown are the ledger's
+ * (`internal/ledger.ts`): counted by conservation, they include the losses
+ * no counter sees.
  *
  * @module
  */
@@ -37,8 +39,8 @@ function counted(count: number, unit: string): string {
   return `${count} ${unit}${count === 1 ? "" : "s"}`;
 }
 
-function wereLost(things: string[], count: number): string {
-  return `${things.join(" and ")} ${count === 1 ? "was" : "were"} lost`;
+function wereLost(thing: string, count: number): string {
+  return `${thing} ${count === 1 ? "was" : "were"} lost`;
 }
 
 // Why an item was lost, by its error.type, in words with the setting to change.
@@ -53,7 +55,6 @@ function reason(errorType: string, unit: string): string {
 interface Tally {
   /** Lost since the last line. */
   unsaid: number;
-  total: number;
 }
 
 /** Options of {@linkcode LossReporter}; every field but `warn` has a default. */
@@ -110,20 +111,10 @@ export class LossReporter implements MeterProvider {
     return this.#meter(name, version, options);
   }
 
-  /** Says what was lost and not said yet, and the totals; once at shutdown. */
+  /** Says what was lost and not said yet; once at shutdown. */
   flush(): void {
     for (const [key, tally] of this.#tallies) {
       if (tally.unsaid > 0) this.#say(key, tally);
-    }
-    const totals = new Map<string, number>();
-    for (const [key, tally] of this.#tallies) {
-      const unit = key.split("\n")[0];
-      totals.set(unit, (totals.get(unit) ?? 0) + tally.total);
-    }
-    if (totals.size > 0) {
-      const all = [...totals].map(([unit, total]) => counted(total, unit));
-      const count = [...totals.values()].reduce((sum, total) => sum + total);
-      this.#warn(`in all, ${wereLost(all, count)}`);
     }
   }
 
@@ -159,18 +150,17 @@ export class LossReporter implements MeterProvider {
     const key = `${unit}\n${reason}`;
     let tally = this.#tallies.get(key);
     if (!tally) {
-      tally = { unsaid: 0, total: 0 };
+      tally = { unsaid: 0 };
       this.#tallies.set(key, tally);
     }
     tally.unsaid += count;
-    tally.total += count;
     if (this.#limiter.pass(key)) this.#say(key, tally);
   }
 
   #say(key: string, tally: Tally): void {
     const [unit, errorType] = key.split("\n");
     const why = reason(errorType, unit);
-    const lost = wereLost([counted(tally.unsaid, unit)], tally.unsaid);
+    const lost = wereLost(counted(tally.unsaid, unit), tally.unsaid);
     this.#warn(`${lost}: ${why}`);
     tally.unsaid = 0;
   }

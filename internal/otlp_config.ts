@@ -2,13 +2,12 @@
  * Where each signal goes: `OTEL_{SIGNAL}_EXPORTER` and what dice reads of
  * `OTEL_EXPORTER_OTLP_*`.
  *
- * dice reads the endpoint, the protocol, the timeout and the headers itself
- * and hands them to the OTLP exporter packages, because its guarantees
- * depend on them: they decide which package to use, which host the
- * permissions must allow, how long a shutdown may wait, and whether every
- * export would fail. The packages read the rest (compression, certificates,
- * metric temporality) themselves; dice only reads the certificate paths,
- * to check at start that it may read those files.
+ * dice reads every setting of the OTLP exporters itself, but the metric
+ * temporality (read by the metric exporter package): its own transport
+ * (`exporters/otlp/`) sends with them, and its guarantees depend on them:
+ * which host the permissions must allow, how long an export and a
+ * shutdown may take, whether every export would fail, and which
+ * certificate files it must be allowed to read.
  *
  * @module
  */
@@ -18,6 +17,7 @@ import {
   checkEndpoint,
   checkHeaders,
   DEFAULT_OTLP_ENDPOINT,
+  parseHeaders,
 } from "./strict.ts";
 
 export { DEFAULT_OTLP_ENDPOINT };
@@ -43,6 +43,12 @@ export const PROTOCOLS = ["http/protobuf", "http/json"] as const;
 /** An OTLP transport dice can use. */
 export type OtlpProtocol = typeof PROTOCOLS[number];
 
+/** What `OTEL_EXPORTER_OTLP_COMPRESSION` accepts. */
+export const COMPRESSIONS = ["none", "gzip"] as const;
+
+/** How an OTLP request body is compressed. */
+export type Compression = typeof COMPRESSIONS[number];
+
 /** How long an OTLP export may take when no timeout is set, in ms. */
 export const DEFAULT_OTLP_TIMEOUT_MILLIS = 10_000;
 
@@ -66,7 +72,14 @@ export interface SignalConfig {
    */
   timeoutMillis: number;
   /**
-   * The certificate files the OTLP package will read, by the variable that
+   * `OTEL_EXPORTER_OTLP_HEADERS`, overridden name by name by
+   * `OTEL_EXPORTER_OTLP_{SIGNAL}_HEADERS`; names in lower case.
+   */
+  headers: Readonly<Record<string, string>>;
+  /** `OTEL_EXPORTER_OTLP_{SIGNAL}_COMPRESSION`, else the general one. */
+  compression: Compression;
+  /**
+   * The certificate files the OTLP exporter will read, by the variable that
    * names each: `OTEL_EXPORTER_OTLP_{SIGNAL}_CERTIFICATE`, else the general
    * one, and likewise the client certificate and key.
    */
@@ -80,6 +93,8 @@ export function consoleOnly(signal: Signal): SignalConfig {
     protocol: "http/protobuf",
     endpoint: `${DEFAULT_OTLP_ENDPOINT}/v1/${signal}`,
     timeoutMillis: DEFAULT_OTLP_TIMEOUT_MILLIS,
+    headers: Object.freeze({}),
+    compression: "none",
     certificates: Object.freeze({}),
   });
 }
@@ -114,9 +129,9 @@ export function readSignal(read: EnvReader, signal: Signal): SignalConfig {
   const otlp = exporters.includes("otlp");
   // The packages merge the general headers into the signal's own: both.
   const specificHeaders = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_HEADERS`;
-  for (const name of ["OTEL_EXPORTER_OTLP_HEADERS", specificHeaders]) {
-    if (otlp) checkHeaders(name, read.get(name));
-  }
+  const headerNames = ["OTEL_EXPORTER_OTLP_HEADERS", specificHeaders];
+  for (const name of headerNames) if (otlp) checkHeaders(name, read.get(name));
+  const [compressionName] = otlpSetting(read, signal, "COMPRESSION");
   return {
     exporters,
     protocol: protocol === "grpc" ? "http/protobuf" : protocol,
@@ -129,6 +144,10 @@ export function readSignal(read: EnvReader, signal: Signal): SignalConfig {
       1,
       "milliseconds",
     ),
+    headers: otlp
+      ? Object.assign({}, ...headerNames.map((n) => parseHeaders(read.get(n))))
+      : {},
+    compression: read.oneOf(compressionName, COMPRESSIONS, "none"),
     certificates: otlp ? readCertificatePaths(read, signal) : {},
   };
 }
@@ -158,7 +177,7 @@ function readEndpoint(read: EnvReader, signal: Signal): string {
   return url.href;
 }
 
-// As the packages choose: the signal's own variable wins, and a blank value
+// As the packages chose: the signal's own variable wins, and a blank value
 // counts as unset. The packages read these files whatever the endpoint's
 // scheme.
 function readCertificatePaths(

@@ -102,6 +102,33 @@ export const LOG_RECORD_LIMITS_DEFAULTS: Readonly<LogRecordLimitsConfig> =
     attributeCountLimit: COUNT_LIMIT,
   });
 
+/**
+ * The most a batch processor may hold, whatever its variables say: the
+ * queue is the service's largest store of telemetry, and against a
+ * collector that never answers it stays full. At 16384 items (8 times the
+ * default) the span and log record queues hold tens of megabytes with the
+ * default limits; 99999999999 let memory grow by 40 MB/s.
+ */
+export const BATCH_CAPS: Readonly<
+  Pick<BatchConfig, "maxQueueSize" | "maxExportBatchSize">
+> = Object.freeze({ maxQueueSize: 16_384, maxExportBatchSize: 4096 });
+
+// A whole number of items from 1 up, capped at `cap` with one line.
+function cappedItems(
+  read: EnvReader,
+  name: string,
+  fallback: number,
+  cap: number,
+): number {
+  const value = read.integer(name, fallback, 1, "items");
+  if (value <= cap) return value;
+  read.say(
+    `${name}=${value} is above ${cap}, the most dice holds so that its ` +
+      `memory stays bounded; using ${cap}`,
+  );
+  return cap;
+}
+
 /** Reads `OTEL_TRACES_SAMPLER` and, for the ratio samplers, its argument. */
 export function readSampler(
   read: EnvReader,
@@ -125,23 +152,26 @@ export function readSampler(
   };
 }
 
-/** Reads the `OTEL_BSP_*` or `OTEL_BLRP_*` variables. */
+/**
+ * Reads the `OTEL_BSP_*` or `OTEL_BLRP_*` variables; sizes above
+ * {@linkcode BATCH_CAPS} are capped.
+ */
 export function readBatch(
   read: EnvReader,
   prefix: "OTEL_BSP" | "OTEL_BLRP",
 ): BatchConfig {
   const defaults = BATCH_DEFAULTS;
-  const maxQueueSize = read.integer(
+  const maxQueueSize = cappedItems(
+    read,
     `${prefix}_MAX_QUEUE_SIZE`,
     defaults.maxQueueSize,
-    1,
-    "items",
+    BATCH_CAPS.maxQueueSize,
   );
-  let maxExportBatchSize = read.integer(
+  let maxExportBatchSize = cappedItems(
+    read,
     `${prefix}_MAX_EXPORT_BATCH_SIZE`,
     defaults.maxExportBatchSize,
-    1,
-    "items",
+    BATCH_CAPS.maxExportBatchSize,
   );
   if (maxExportBatchSize > maxQueueSize) {
     // The specification: the batch size must not exceed the queue size.

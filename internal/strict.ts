@@ -7,7 +7,8 @@
  *   for one they cannot parse, sending telemetry elsewhere.
  * - {@linkcode checkHeaders}: the packages skip a malformed entry with a
  *   debug message, or send a value that `fetch` then refuses on every
- *   export.
+ *   export; and a header that HTTP itself sets ({@linkcode FRAMING_HEADERS})
+ *   breaks the framing or the routing of every request.
  *
  * @module
  */
@@ -42,12 +43,38 @@ export const MAX_HEADERS_LENGTH = 8192;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
- * Checks `raw`, the value of `name`, as the OTLP packages will read it: a
+ * The headers that HTTP itself sets, by the length and the connection of
+ * each request: a `content-length=5` cuts every body short, `host=evil`
+ * routes every export elsewhere behind a proxy, `transfer-encoding` and
+ * `connection` break the framing. Refused at start, whatever their case.
+ */
+export const FRAMING_HEADERS = [
+  "content-length",
+  "transfer-encoding",
+  "host",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "proxy-connection",
+] as const;
+
+/**
+ * Checks `raw`, the value of `name`, as the OTLP exporters will read it: a
  * comma-separated list of percent-encoded `name=value` pairs.
  *
  * @throws {ConfigError} when an entry would make every export fail.
  */
 export function checkHeaders(name: string, raw: string | undefined): void {
+  const framing = raw === undefined ? undefined : framingHeader(raw);
+  if (framing !== undefined) {
+    throw new ConfigError(
+      `${name} must not set ${framing}: HTTP sets it for each request, and ` +
+        "a value given here would break every export; remove it (dice " +
+        `refuses ${FRAMING_HEADERS.join(", ")})`,
+    );
+  }
   const problem = raw === undefined ? undefined : headersProblem(raw);
   if (problem === undefined) return;
   throw new ConfigError(
@@ -55,6 +82,31 @@ export function checkHeaders(name: string, raw: string | undefined): void {
       "HTTP token names, values without control characters (percent-" +
       `encoded where needed) and at most ${MAX_HEADERS_LENGTH} characters ` +
       `in all; ${problem}`,
+  );
+}
+
+/**
+ * The entries of a header list, percent-decoded and trimmed, as the OTLP
+ * packages read them; entries without "=" are skipped (checkHeaders has
+ * refused them already). A later entry of the same name wins.
+ */
+export function parseHeaders(raw: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const entry of raw?.split(",") ?? []) {
+    const equals = entry.indexOf("=");
+    if (equals < 0) continue;
+    const key = percentDecoded(entry.slice(0, equals).trim());
+    const value = percentDecoded(entry.slice(equals + 1).trim());
+    if (key && value !== undefined) headers[key.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+// The first header of the list that HTTP itself sets, in lower case.
+function framingHeader(raw: string): string | undefined {
+  const names = Object.keys(parseHeaders(raw));
+  return names.find((key) =>
+    (FRAMING_HEADERS as readonly string[]).includes(key)
   );
 }
 

@@ -37,9 +37,18 @@ export interface StdoutExporterOptions {
    * @default {"pretty"}
    */
   format?: ConsoleFormat;
+  /**
+   * Told how many items' documents were written whole, once they are: what
+   * stdout confirmed, for the ledger (`internal/ledger.ts`).
+   */
+  onWritten?: (items: number) => void;
 }
 
-/** How much the exporters let wait in their sink before exports wait for it. */
+/**
+ * How much the exporters let wait in their sink before exports wait for it:
+ * past it, an exporter renders its next batch only once the sink is below
+ * it again, so that the sink holds at most this and one batch per exporter.
+ */
 export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
 
 // Enough for an export being rendered while two wait in the sink.
@@ -62,13 +71,22 @@ export abstract class StdoutExporter<Item> {
   // rendering of the batch into it.
   readonly #spare: Uint8Array[] = [];
   #stopped = false;
+  readonly #onWritten?: (items: number) => void;
+  // The exports waiting for room in the sink, one after the other.
+  #waitingForRoom: Promise<void> | undefined;
   /** How this exporter lays its documents out. */
   protected readonly layout: Layout;
+  /**
+   * Whether an export is reported only once written, and failed when it
+   * was not: for metrics, whose delivery the ledger counts by the result.
+   */
+  protected readonly reportWhenWritten: boolean = false;
 
   /** An exporter that writes to `options.sink`, in `options.format`. */
   constructor(options: StdoutExporterOptions = {}) {
     this.#sink = options.sink ?? stdoutSink();
     this.layout = layoutOf(options.format ?? "pretty");
+    this.#onWritten = options.onWritten;
   }
 
   /** Writes the document of one item, and ends its line. */
@@ -100,6 +118,28 @@ export abstract class StdoutExporter<Item> {
       });
       return;
     }
+    const sink = this.#sink;
+    if (
+      this.#waitingForRoom === undefined &&
+      (sink.whenBelow === undefined || sink.unwritten < MAX_UNWRITTEN_BYTES)
+    ) {
+      this.#render(items, resultCallback);
+      return;
+    }
+    // Rendered only once there is room: the items wait, not their bytes.
+    const next = (this.#waitingForRoom ?? Promise.resolve())
+      .then(() => sink.whenBelow?.(MAX_UNWRITTEN_BYTES))
+      .then(() => this.#render(items, resultCallback));
+    this.#waitingForRoom = next;
+    this.#track(next.finally(() => {
+      if (this.#waitingForRoom === next) this.#waitingForRoom = undefined;
+    }));
+  }
+
+  #render(
+    items: readonly Item[],
+    resultCallback: (result: ExportResult) => void,
+  ): void {
     const bytes = this.#writeDocuments(items);
     // The processor sends its next batch only once this one is reported.
     // Waiting for the write would hold it for as long as the event loop
@@ -108,13 +148,24 @@ export abstract class StdoutExporter<Item> {
     // as long as less than MAX_UNWRITTEN_BYTES waits in the sink, which the
     // three exporters share. Beyond that the processor waits, its bounded
     // queue fills, and it drops and counts.
-    const early = this.#sink.unwritten + bytes.length <= MAX_UNWRITTEN_BYTES;
+    const early = !this.reportWhenWritten &&
+      this.#sink.unwritten + bytes.length <= MAX_UNWRITTEN_BYTES;
     const written = this.#sink.write(bytes, items.length)
       .finally(() => this.#keepSpare(bytes));
     if (early) resultCallback({ code: ExportResultCode.SUCCESS });
     this.#track(written.then(
-      () => {
-        if (!early) resultCallback({ code: ExportResultCode.SUCCESS });
+      (documents) => {
+        const whole = documents ?? items.length;
+        if (whole > 0) this.#onWritten?.(whole);
+        if (early) return;
+        resultCallback(
+          whole === items.length ? { code: ExportResultCode.SUCCESS } : {
+            code: ExportResultCode.FAILED,
+            error: new Error(
+              `${items.length - whole} documents never reached stdout`,
+            ),
+          },
+        );
       },
       (error) => {
         if (early) globalErrorHandler(error);

@@ -58,7 +58,7 @@ Deno.test("stdoutSink() writes the exports that wait for a write together, in or
   assert.deepEqual(writes, ["a\n", "b\nc\n"]);
 });
 
-Deno.test("stdoutSink() shared by exporters makes them wait once it holds MAX_UNWRITTEN_BYTES", async () => {
+Deno.test("stdoutSink() shared by exporters holds at most MAX_UNWRITTEN_BYTES and one batch per exporter", async () => {
   // An output that takes nothing until it is told to.
   const pending: Array<() => void> = [];
   const sink = stdoutSink({
@@ -71,10 +71,10 @@ Deno.test("stdoutSink() shared by exporters makes them wait once it holds MAX_UN
     new StdoutMetricExporter({ sink, format: "compact" }),
     new StdoutMetricExporter({ sink, format: "compact" }),
   ];
-  // Each document holds a resource of 1 MiB; either exporter alone stays
-  // under the bound, the two together do not.
+  // Each document holds a resource of 1 MiB: twenty are more than the bound.
   const big = resourceFromAttributes({ big: "x".repeat(1024 * 1024) });
   const exports = 20;
+  const bound = MAX_UNWRITTEN_BYTES + 2 * (1024 * 1024 + 1024);
   let reported = 0;
   for (let i = 0; i < exports; i++) {
     exporters[i % 2].export(
@@ -82,15 +82,37 @@ Deno.test("stdoutSink() shared by exporters makes them wait once it holds MAX_UN
       () => reported++,
     );
   }
-  const early = Math.floor(MAX_UNWRITTEN_BYTES / (1024 * 1024 + 100));
-  assert.ok(exports / 2 < early && early < exports);
-  assert.equal(reported, early);
+  // A metric export is reported once written: the ledger counts it so.
+  assert.equal(reported, 0);
   assert.ok(sink.unwritten > MAX_UNWRITTEN_BYTES - 1024 * 1024);
-
   while (reported < exports) {
+    assert.ok(sink.unwritten <= bound, `${sink.unwritten} bytes wait`);
     pending.splice(0).forEach((write) => write());
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   await Promise.all(exporters.map((exporter) => exporter.forceFlush()));
   assert.equal(sink.unwritten, 0);
+});
+
+Deno.test("stdoutSink() once stopped finishes the document under way and starts no other", async () => {
+  const written: string[] = [];
+  const sink = stdoutSink({
+    output: {
+      write(bytes) {
+        // Five bytes at a time, as a slow pipe takes them.
+        const taken = Math.min(bytes.length, 5);
+        written.push(new TextDecoder().decode(bytes.subarray(0, taken)));
+        if (written.length === 2) sink.stop();
+        return Promise.resolve(taken);
+      },
+    },
+  });
+  const documents = encode('{"a":"0123456789"}\n{"b":1}\n');
+  const [first, second] = await Promise.all([
+    sink.write(documents, 2),
+    sink.write(encode('{"c":2}\n'), 1),
+  ]);
+  assert.equal(written.join(""), '{"a":"0123456789"}\n');
+  assert.deepEqual([first, second], [1, 0]);
+  assert.equal(sink.dropped, 2);
 });

@@ -507,7 +507,8 @@ async function machine(): Promise<string> {
     (await new Deno.Command("node", { args: ["--version"] }).output()).stdout,
   )
     .trim();
-  return `${navigator.hardwareConcurrency} × ${model}, ${
+  const cores = navigator.hardwareConcurrency;
+  return `${model}, ${cores} ${cores === 1 ? "core" : "cores"}, ${
     memory.toFixed(0)
   } GiB; ` +
     `Deno ${Deno.version.deno}, Node.js ${node}; load from ${

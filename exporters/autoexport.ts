@@ -293,9 +293,10 @@ function assertNetPermission(endpoint: string, signal: Signal): void {
   const { state } = Deno.permissions.querySync({ name: "net", host });
   if (state === "granted") return;
   throw new Error(
+    // Not --allow-net: beside -P it replaces the set's network list, and
+    // the service could no longer listen.
     `the OTLP ${signal} endpoint ${host} is not in dice's network permissions; ` +
-      `add "${host}" to permissions.default.net in deno.json, or run ` +
-      `deno run -P --allow-net=${host} main.ts`,
+      `add "${host}" to permissions.default.net in deno.json and run it again`,
   );
 }
 

@@ -53,7 +53,7 @@ Deno.test("newSpanExporters() refuses an OTLP endpoint the permissions forbid", 
         exporters: ["otlp"],
         endpoint: "http://collector.invalid:4318/v1/traces",
       }, {}),
-    /^Error: the OTLP traces endpoint collector\.invalid:4318 is not in dice's network permissions; add "collector\.invalid:4318" to permissions\.default\.net in deno\.json, or run deno run -P --allow-net=collector\.invalid:4318 main\.ts$/,
+    /^Error: the OTLP traces endpoint collector\.invalid:4318 is not in dice's network permissions; add "collector\.invalid:4318" to permissions\.default\.net in deno\.json and run it again$/,
   );
 });
 

@@ -8,12 +8,15 @@
 
 /**
  * Exits 1 after `millis`, saying so through `warn` with the bytes of
- * telemetry `sink` never wrote; returns the cancel.
+ * telemetry `sink` never wrote; returns the cancel. With `unref`, the timer
+ * does not keep the event loop alive (a `deno serve` worker unloads once
+ * nothing else does).
  */
 export function exitAfter(
   millis: number,
   sink: { readonly unwritten: number },
   warn: (message: string) => void,
+  { unref = false }: { unref?: boolean } = {},
 ): () => void {
   const timer = setTimeout(() => {
     const unwritten = sink.unwritten > 0
@@ -26,5 +29,6 @@ export function exitAfter(
     );
     Deno.exit(1);
   }, millis);
+  if (unref) Deno.unrefTimer(timer);
   return () => clearTimeout(timer);
 }

@@ -52,10 +52,12 @@ export function stopGracefully(stop: GracefulStop): void {
     });
   }
   shutdownSignal((code, signal) => {
-    // The others a moment later, so that the line is said before the end.
-    if (!speaks) return setTimeout(() => Deno.exit(code), 100);
-    warn(`${signal} again: exiting without waiting for the shutdown`);
-    Deno.exit(code);
+    // The others a moment later, so that the line is said once; but said,
+    // should the speaker's thread be stuck in a write to stdout.
+    setTimeout(() => {
+      warn(`${signal} again: exiting without waiting for the shutdown`);
+      Deno.exit(code);
+    }, speaks ? 0 : 100);
   }).then((signal) => {
     if (speaks) {
       warn(`${signal}: shutting down (send it again to exit at once)`);

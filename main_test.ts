@@ -1091,8 +1091,14 @@ Deno.test("deno.json declares each permission set once and uses it by name", () 
     "test",
     "bench",
     "bench-service",
+    "serve",
     "build",
   ]);
+  // The launcher of deno task serve runs deno, and reads what it maps.
+  assert.deepEqual(denoJson.permissions.serve, {
+    env: ["PORT", "DICE_HOST", "DENO_JOBS"],
+    run: ["deno"],
+  });
   assert.equal(denoJson.test.permissions, "test");
   assert.equal(denoJson.bench.permissions, "test");
   assert.equal(denoJson.compile.permissions, "default");
@@ -1421,7 +1427,7 @@ async function relativeImports(file: string): Promise<string[]> {
 
 Deno.test("the libraries never import the top-level files, and no import forms a cycle", async (t) => {
   const files = (await Promise.all(LIBRARY_FOLDERS.map(tsFiles))).flat();
-  files.push("main.ts", "otel.ts", "rolldice.ts", "testing.ts");
+  files.push("main.ts", "otel.ts", "rolldice.ts", "serve.ts", "testing.ts");
   const graph = new Map<string, string[]>();
   for (const file of files) graph.set(file, await relativeImports(file));
 
@@ -1462,6 +1468,8 @@ Deno.test("the libraries never import the top-level files, and no import forms a
       "otel_test.ts",
       "rolldice.ts",
       "rolldice_test.ts",
+      "serve.ts",
+      "serve_test.ts",
       "testing.ts",
     ]);
   });
@@ -1524,6 +1532,7 @@ Deno.test("the walkthrough's files stay as short as Go's, and no source file gro
         "main.ts",
         "otel.ts",
         "rolldice.ts",
+        "serve.ts",
         "testing.ts",
       ].filter((file) => !file.endsWith("_test.ts"));
       for (const file of sources) {

@@ -91,6 +91,13 @@ export interface OTelOptions extends GivenExporters {
    * @default {new Ledger()}
    */
   ledger?: Ledger;
+  /**
+   * Under `deno task serve`, this worker's number, appended to an instance
+   * id given in `OTEL_RESOURCE_ATTRIBUTES` so that workers stay distinct.
+   *
+   * @default {undefined} one process, the id as given
+   */
+  worker?: number;
 }
 
 /**
@@ -154,7 +161,7 @@ export async function setupOTelSDK(
     // OTEL_SDK_DISABLED: context still propagates, nothing is recorded.
     if (config.sdkDisabled) return shutdown;
 
-    const res = newResource();
+    const res = newResource(options.worker);
     const exporters = newExporters(config, { sink, ledger, warn }, options);
     const readers = await exporters.metricReaders();
     const meterProvider = newMeterProvider(res, readers);

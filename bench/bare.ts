@@ -19,4 +19,9 @@ mux.handle("/rolldice", rolldice);
 mux.handle("/rolldice/", rolldice);
 mux.handle("/rolldice/{player}", rolldice);
 
-serveForBench((request) => mux.serve(request));
+/** The dice routes, without telemetry. */
+export function bareHandler(request: Request): Response | Promise<Response> {
+  return mux.serve(request);
+}
+
+if (import.meta.main) serveForBench(bareHandler);

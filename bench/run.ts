@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: what full telemetry costs, side by side in one run.
  *
- * Five variants of the same dice service, each loaded by the same HTTP load
+ * Seven variants of the same dice service, each loaded by the same HTTP load
  * generator on loopback (wrk, or autocannon from npm where wrk is absent),
  * each after a warm-up, in three rounds of alternating order so that drift on a
  * noisy machine shows:
@@ -10,7 +10,9 @@
  * 2. `dice console`: this service, stdout to a file, the demo intervals;
  * 3. `dice otlp`: this service exporting over OTLP/HTTP to a local receiver;
  * 4. `deno otel`: Deno's built-in OpenTelemetry with its console exporter;
- * 5. `node peer`: the OpenTelemetry JS getting-started app (Express, sdk-node).
+ * 5. `node peer`: the OpenTelemetry JS getting-started app (Express, sdk-node);
+ * 6. `bare serve` and `dice serve`: `bare` and `dice console` under
+ *    `deno serve --parallel` in 2 workers, as `deno task serve` runs them.
  *
  * For each: requests per second, p50 and p99 latency, peak RSS, and the
  * share of the expected telemetry that was exported (2 spans and 1 log
@@ -76,6 +78,10 @@ interface Variant {
 }
 
 const DICE_ENV = { NO_COLOR: "1" };
+const SERVE_2_WORKERS = ["deno", "serve", "--parallel"];
+function servePort(port: number): string[] {
+  return ["--port", `${port}`, "--host", "127.0.0.1"];
+}
 
 const VARIANTS: Variant[] = [
   {
@@ -92,6 +98,30 @@ const VARIANTS: Variant[] = [
       cmd: ["deno", "run", "-P", "main.ts"],
       env: { ...DICE_ENV, PORT: String(port) },
       telemetry: `${out}dice-console.json`,
+    }),
+    count: countDiceDocuments,
+  },
+  {
+    name: "bare serve",
+    command: (port) => ({
+      cmd: [
+        ...SERVE_2_WORKERS,
+        "-P=bench-service",
+        ...servePort(port),
+        "bench/bare_serve.ts",
+      ],
+      env: { DENO_JOBS: "2" },
+      telemetry: "",
+    }),
+  },
+  {
+    // What deno task serve's launcher runs (tools/serve/main.ts), so that
+    // the CPU measured is the workers' own.
+    name: "dice serve",
+    command: (port, out) => ({
+      cmd: [...SERVE_2_WORKERS, "-P", ...servePort(port), "serve.ts"],
+      env: { ...DICE_ENV, DENO_JOBS: "2" },
+      telemetry: `${out}dice-serve.json`,
     }),
     count: countDiceDocuments,
   },
@@ -339,27 +369,38 @@ async function* lines(path: string): AsyncGenerator<string> {
   if (rest) yield rest;
 }
 
-// dice's pretty output: top-level fields are indented by one tab.
+// dice's pretty output: top-level fields are indented by one tab. Under
+// deno task serve, each worker's metrics carry its own service.instance.id:
+// the last dice.rolls sum of each instance counts, and they add up.
 async function countDiceDocuments(path: string): Promise<Exported> {
   let spans = 0;
   let logs = 0;
   let inRolls = false;
-  let rolls = 0;
+  let instance = "";
+  let instanceNext = false;
+  const rolls = new Map<string, number>();
   for await (const line of lines(path)) {
     if (line.startsWith('\t"SpanContext": ')) spans++;
     else if (line.startsWith('\t"SeverityText": ')) logs++;
-    else if (line === '\t"Resource": [' || line.startsWith("{")) {
-      // a new document; the last metrics document's sum wins
+    else if (line === '\t\t\t"Key": "service.instance.id",') {
+      instanceNext = true;
+    } else if (instanceNext && line.startsWith('\t\t\t\t"Value": "')) {
+      instance = line.trim();
+      instanceNext = false;
     } else if (line.includes('"Name": "dice.rolls"')) {
       inRolls = true;
-      rolls = 0;
+      rolls.set(instance, 0);
     } else if (inRolls && /^\t{5,}"Value": \d+,?$/.test(line)) {
-      rolls += Number(/(\d+)/.exec(line)![1]);
+      rolls.set(
+        instance,
+        rolls.get(instance)! + Number(/(\d+)/.exec(line)![1]),
+      );
     } else if (inRolls && line.includes('"Temporality"')) {
       inRolls = false;
     }
   }
-  return { spans, logs, rolls };
+  const sum = [...rolls.values()].reduce((total, value) => total + value, 0);
+  return { spans, logs, rolls: sum };
 }
 
 // Deno's console exporter: "SPAN name [...]" and "LOG [INFO] ..." lines,

@@ -51,7 +51,7 @@ import {
 } from "./sdk_config.ts";
 import { drainMillis, SHUTDOWN_MARGIN_MILLIS } from "./shutdown.ts";
 
-export { ConfigError, type EnvLookup, MAX_MILLIS } from "./env.ts";
+export { ConfigError, type EnvLookup, EnvReader, MAX_MILLIS } from "./env.ts";
 export {
   DEFAULT_OTLP_ENDPOINT,
   DEFAULT_OTLP_TIMEOUT_MILLIS,
@@ -245,7 +245,12 @@ export function readConfig(
   return config;
 }
 
-function readPort(read: EnvReader): number {
+/**
+ * `PORT`, or 8080.
+ *
+ * @throws {ConfigError} for anything but a port number.
+ */
+export function readPort(read: EnvReader): number {
   const raw = read.get("PORT");
   if (raw === undefined) return DEFAULT_CONFIG.port;
   const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
@@ -278,7 +283,12 @@ function readKnownMethods(read: EnvReader): readonly string[] {
   return kept;
 }
 
-function readHostname(read: EnvReader): string | undefined {
+/**
+ * `DICE_HOST`, or undefined for both address families.
+ *
+ * @throws {ConfigError} for anything but an address or a host name.
+ */
+export function readHostname(read: EnvReader): string | undefined {
   const raw = read.get("DICE_HOST");
   return raw === undefined ? undefined : parseHost("DICE_HOST", raw);
 }

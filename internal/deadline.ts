@@ -32,12 +32,14 @@ export interface Held {
 /**
  * Stops stdout's new documents shortly before `millis`, then at `millis`
  * says the totals and exits 1, saying why through `warn`; returns the
- * cancel.
+ * cancel. With `unref`, the timers do not keep the event loop alive (a
+ * `deno serve` worker unloads once nothing else does).
  */
 export function exitAfter(
   millis: number,
   held: Held,
   warn: (message: string) => void,
+  { unref = false }: { unref?: boolean } = {},
 ): () => void {
   const cutoff = setTimeout(
     () => held.sink.stop(),
@@ -58,6 +60,10 @@ export function exitAfter(
     );
     Deno.exit(1);
   }, millis);
+  if (unref) {
+    Deno.unrefTimer(cutoff);
+    Deno.unrefTimer(timer);
+  }
   return () => {
     clearTimeout(cutoff);
     clearTimeout(timer);

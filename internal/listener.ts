@@ -73,17 +73,19 @@ export function listen(
     serve(next) {
       handler = next;
       // The address bound, which for a host name is the one it resolved to.
-      const { hostname, port } = server.addr;
-      const host = bracketed(hostname);
-      const tryHost = WILDCARDS.includes(hostname) ? "localhost" : host;
-      warn(
-        `listening on http://${host}:${port}/ ` +
-          `(try http://${tryHost}:${port}/rolldice/Alice)`,
-      );
+      warn(listeningOn(server.addr));
     },
     drain: (millis) => drain(server, millis, warn),
     close: () => server.shutdown(),
   };
+}
+
+/** Where the service listens, and a URL to try, in words. */
+export function listeningOn({ hostname, port }: Deno.NetAddr): string {
+  const host = bracketed(hostname);
+  const tryHost = WILDCARDS.includes(hostname) ? "localhost" : host;
+  return `listening on http://${host}:${port}/ ` +
+    `(try http://${tryHost}:${port}/rolldice/Alice)`;
 }
 
 function serviceUnavailable(): Response {

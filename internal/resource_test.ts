@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { readConfig } from "./config.ts";
-import { newResource } from "./resource.ts";
+import { givenInstanceId, newResource } from "./resource.ts";
 
 // The detectors read the process environment: set it for one step, and
 // read the configuration from it too, as the service does.
@@ -91,4 +91,24 @@ Deno.test("newResource()", async (t) => {
     const { warnings } = resourceWith({ OTEL_RESOURCE_ATTRIBUTES: " , ," });
     assert.deepEqual(warnings, []);
   });
+});
+
+Deno.test("newResource() gives each setup an instance id of its own; a given one is kept, and numbered per worker", () => {
+  const name = "OTEL_RESOURCE_ATTRIBUTES";
+  const before = Deno.env.get(name);
+  try {
+    Deno.env.delete(name);
+    const [a, b] = [newResource(), newResource(2)]
+      .map((r) => String(r.attributes["service.instance.id"]));
+    assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-/);
+    assert.notEqual(a, b);
+    assert.equal(givenInstanceId(), undefined);
+    Deno.env.set(name, "service.instance.id=pod-7");
+    assert.equal(newResource().attributes["service.instance.id"], "pod-7");
+    assert.equal(newResource(2).attributes["service.instance.id"], "pod-7-2");
+    assert.equal(givenInstanceId(), "pod-7");
+  } finally {
+    if (before === undefined) Deno.env.delete(name);
+    else Deno.env.set(name, before);
+  }
 });

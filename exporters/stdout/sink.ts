@@ -166,15 +166,20 @@ class QueuedSink implements StdoutSink {
     this.#writing = false;
   }
 
-  // Writes `bytes`, in writes sized to stdout's pace; once stopped, only to
-  // the end of the document under way. Returns how many bytes were written.
+  // Writes `bytes`, in writes sized to stdout's pace and ending where a
+  // document ends; once stopped, only to the end of the document under way.
+  // Returns how many bytes were written.
   async #writeWhole(bytes: Uint8Array): Promise<number> {
     let offset = 0;
     try {
       while (offset < bytes.length && !this.#failed) {
+        // Each write ends where a document ends: the documents of several
+        // workers writing to one stdout (deno serve) then never interleave,
+        // as each write goes out whole; but for a document longer than one
+        // write, which only a stdout slower than a few KB per 100 ms sees.
         const end = this.#stopped
           ? documentEnd(bytes, offset)
-          : Math.min(bytes.length, offset + this.#writeBytes);
+          : writeEnd(bytes, offset, offset + this.#writeBytes);
         if (end === offset) break;
         const started = performance.now();
         const wrote = await this.#output.write(bytes.subarray(offset, end));
@@ -237,6 +242,18 @@ function documentEnd(bytes: Uint8Array, from: number): number {
     }
   }
   return bytes.length;
+}
+
+// Where a write from `offset` that should end near `target` ends: at the
+// last document's end before it, so that each write holds whole documents;
+// a document longer than one write (stdout is slow) is split at `target`
+// rather than written whole, which could outlast the deadline's margin.
+function writeEnd(bytes: Uint8Array, offset: number, target: number): number {
+  if (target >= bytes.length) return bytes.length;
+  for (let at = target; at > offset; at--) {
+    if (bytes[at - 1] === NEWLINE && bytes[at] === OPEN_BRACE) return at;
+  }
+  return target;
 }
 
 // How many documents of bytes[start, end) lie whole below `written`.

@@ -116,3 +116,26 @@ Deno.test("stdoutSink() once stopped finishes the document under way and starts 
   assert.deepEqual([first, second], [1, 0]);
   assert.equal(sink.dropped, 2);
 });
+
+Deno.test("stdoutSink() ends every write where a document ends, so that processes sharing stdout never interleave", async () => {
+  const writes: Uint8Array[] = [];
+  const sink = stdoutSink({
+    output: {
+      write(bytes) {
+        writes.push(bytes.slice());
+        return Promise.resolve(bytes.length);
+      },
+    },
+  });
+  // Documents of 3,000 bytes: the first writes (4 KiB at most, until the
+  // sink has measured stdout's pace) would cut the second in two.
+  const document = `{\n\t"x": "${"y".repeat(2987)}"\n}\n`;
+  assert.equal(document.length, 3000);
+  await sink.write(encode(document.repeat(8)), 8);
+  assert.ok(writes.length > 1, "written in more than one write");
+  for (const bytes of writes) {
+    const text = new TextDecoder().decode(bytes);
+    assert.equal(text.length % document.length, 0, "whole documents only");
+    assert.equal(text, document.repeat(text.length / document.length));
+  }
+});

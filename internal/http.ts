@@ -5,21 +5,22 @@
  * @module
  */
 
+import { withBodySize } from "../otelhttp/body_size.ts";
+
 /** The headers of a plain-text response in UTF-8. */
 export const TEXT_PLAIN_HEADERS: Readonly<Record<string, string>> = Object
   .freeze({ "content-type": "text/plain; charset=utf-8" });
 
 /**
- * A plain-text answer that declares its length, so that the HTTP
- * instrumentation knows `http.server.response.body.size` without reading a
- * copy of the body.
+ * A plain-text answer whose length the HTTP instrumentation is told, so
+ * that `http.server.response.body.size` costs it no copy of the body.
  */
 export function textResponse(text: string, status = 200): Response {
   const bytes = ASCII.test(text) ? text.length : UTF8.encode(text).byteLength;
-  return new Response(text, {
-    status,
-    headers: { ...TEXT_PLAIN_HEADERS, "content-length": String(bytes) },
-  });
+  return withBodySize(
+    new Response(text, { status, headers: TEXT_PLAIN_HEADERS }),
+    bytes,
+  );
 }
 
 const ASCII = /^[^\u0080-\uffff]*$/;

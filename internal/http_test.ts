@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
+import { countResponseBody } from "../otelhttp/body_size.ts";
 import { hasValidHost, HTTP_TOKEN, textResponse } from "./http.ts";
 
-Deno.test("textResponse() declares the body's length in bytes, so that nobody must read it to know", async () => {
+Deno.test("textResponse() tells the HTTP instrumentation its body's size in bytes, so that nobody must read it to know", async () => {
   for (const text of ["4\n", "404 page not found\n", "Ölwürfel 🎲\n", ""]) {
     const response = textResponse(text, 404);
+    let told: number | undefined;
+    countResponseBody(response, (bytes) => told = bytes);
     const bytes = new Uint8Array(await response.arrayBuffer());
+    assert.equal(told, bytes.length, JSON.stringify(text));
     assert.equal(response.status, 404);
-    assert.equal(response.headers.get("content-length"), String(bytes.length));
     assert.equal(
       response.headers.get("content-type"),
       "text/plain; charset=utf-8",

@@ -62,6 +62,20 @@ const DECIMAL = /^\d{1,15}$/;
 // The statuses whose responses carry no body (a WebSocket upgrade's too).
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 204, 205, 304]);
 
+// Sizes that handlers told withBodySize(); a response forgets its own.
+const KNOWN_SIZES = new WeakMap<Response, number>();
+
+/**
+ * Tells the HTTP instrumentation that `response`'s body holds `bytes`
+ * bytes, and returns it: a handler that built the body knows, and saves the
+ * instrumentation reading a copy of it (or a `Content-Length` header, which
+ * costs more to set than the copy does to read, for a short body).
+ */
+export function withBodySize(response: Response, bytes: number): Response {
+  KNOWN_SIZES.set(response, bytes);
+  return response;
+}
+
 /**
  * Calls `record` with the size of `response`'s body, once it is known: at
  * once when the status allows no body or the handler declared the length,
@@ -75,6 +89,8 @@ export function countResponseBody(
   record: (bytes: number) => void,
 ): void {
   if (NULL_BODY_STATUSES.has(response.status)) return record(0);
+  const known = KNOWN_SIZES.get(response);
+  if (known !== undefined) return record(known);
   const declared = response.headers.get("content-length");
   if (declared !== null && DECIMAL.test(declared)) {
     return record(Number(declared));

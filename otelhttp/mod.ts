@@ -29,3 +29,4 @@ export {
   OTELHTTP_SCOPE_NAME,
   OTELHTTP_SCOPE_VERSION,
 } from "./semconv.ts";
+export { withBodySize } from "./body_size.ts";

@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: what full telemetry costs, side by side in one run.
  *
- * Seven variants of the same dice service, each loaded by the same HTTP load
+ * Nine variants of the same dice service, each loaded by the same HTTP load
  * generator on loopback (wrk, or autocannon from npm where wrk is absent),
  * each after a warm-up, in three rounds of alternating order so that drift on a
  * noisy machine shows:
@@ -12,7 +12,10 @@
  * 4. `deno otel`: Deno's built-in OpenTelemetry with its console exporter;
  * 5. `node peer`: the OpenTelemetry JS getting-started app (Express, sdk-node);
  * 6. `bare serve` and `dice serve`: `bare` and `dice console` under
- *    `deno serve --parallel` in 2 workers, as `deno task serve` runs them.
+ *    `deno serve --parallel` in 2 workers, as `deno task serve` runs them;
+ * 7. `dice otlp dead`: this service exporting over OTLP to a collector that
+ *    accepts and never answers, for the peak RSS that its bounded queues
+ *    hold it to (it exports nothing, so its "exported" is 0 %).
  *
  * For each: requests per second, p50 and p99 latency, peak RSS, and the
  * share of the expected telemetry that was exported (2 spans and 1 log
@@ -139,6 +142,21 @@ const VARIANTS: Variant[] = [
       telemetry: "",
     }),
     before: startReceiver,
+  },
+  {
+    name: "dice otlp dead",
+    command: (port) => ({
+      cmd: ["deno", "run", "-P", "main.ts"],
+      env: {
+        ...DICE_ENV,
+        PORT: String(port),
+        OTEL_TRACES_EXPORTER: "otlp",
+        OTEL_METRICS_EXPORTER: "otlp",
+        OTEL_LOGS_EXPORTER: "otlp",
+      },
+      telemetry: "",
+    }),
+    before: startDeadCollector,
   },
   {
     name: "deno otel",
@@ -449,6 +467,37 @@ async function countNodeConsole(path: string): Promise<Exported> {
     }
   }
   return { spans, logs, rolls };
+}
+
+/**
+ * Starts a collector that accepts every connection and never answers: the
+ * exports wait until their deadline, and the queues fill up to their bounds.
+ */
+function startDeadCollector(): Promise<
+  { env: Record<string, string>; after(): Promise<Exported> }
+> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  return Promise.resolve({
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${listener.addr.port}`,
+    },
+    async after() {
+      listener.close();
+      await accepting;
+      for (const conn of held) {
+        try {
+          conn.close();
+        } catch {
+          // closed by the service's exit already
+        }
+      }
+      return { spans: 0, logs: 0, rolls: 0 };
+    },
+  });
 }
 
 /** Starts the OTLP receiver and counts what it decoded once it is done. */

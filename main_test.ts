@@ -415,6 +415,26 @@ Deno.test("main.ts shuts down on SIGHUP as on SIGINT: everything flushed, exit 0
   assert.ok(names.includes("Alice is rolling the dice"), stdout);
 });
 
+Deno.test("main.ts serves a request with a body with nothing on stderr but its own lines", async () => {
+  const service = await startService(["deno", "run", "-P", "main.ts"]);
+  const response = await fetch(
+    `http://127.0.0.1:${service.port}/rolldice/Bob`,
+    {
+      method: "POST",
+      body: "a body the handler does not read",
+    },
+  );
+  await response.text();
+  await service.signalGroup("INT");
+  const { code, stderr } = await service.exited();
+  assert.equal(code, 0, stderr);
+  // Deno prints a notice when a copy of the request reads its signal.
+  const others = stderr.split("\n").filter((line) =>
+    line !== "" && !line.startsWith("dice: ") && !line.includes("Warning")
+  );
+  assert.deepEqual(others, []);
+});
+
 Deno.test("main.ts prints one compact document per line with DICE_CONSOLE_FORMAT=compact", async () => {
   const service = await startService(["deno", "run", "-P", "main.ts"], {
     DICE_CONSOLE_FORMAT: "compact",

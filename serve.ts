@@ -27,15 +27,17 @@ const worker = await startWorker();
 const { warn } = worker;
 const config = await readWorkerSettings(worker);
 
-// One sink and one ledger per worker, held for the deadline; documents stay
-// whole between workers because each write to stdout is one call that the
-// runtime does not interleave.
+// One sink and one ledger per worker, held for the deadline. Documents stay
+// whole between workers: each write to stdout holds whole documents and is
+// one call the runtime does not interleave (but for a document longer than
+// one write, behind a very slow stdout: docs/configuration.md).
 const held = { sink: stdoutSink({ warn }), ledger: new Ledger() };
 const shutdown = await setupOTelSDK({
   config,
   ...held,
   warn,
-  worker: worker.number,
+  // One worker keeps an instance id given in OTEL_RESOURCE_ATTRIBUTES.
+  worker: worker.count > 1 ? worker.number : undefined,
 })
   .catch((error) => {
     warn(`cannot set up OpenTelemetry: ${messageOf(error)}`);

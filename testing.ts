@@ -6,6 +6,7 @@
  * @module
  */
 
+import { TIMED_OUT, within } from "./internal/timeout.ts";
 import { type Config, DEFAULT_CONFIG } from "./internal/config.ts";
 import {
   type Json,
@@ -201,16 +202,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     }
   })();
   // The first run downloads the receiver's npm packages: give it a minute.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const started = await Promise.race([
-    url.promise,
-    child.status.then(() => undefined),
-    new Promise<undefined>((resolve) =>
-      timer = setTimeout(() => resolve(undefined), 60_000)
-    ),
-  ]);
-  clearTimeout(timer);
-  if (started === undefined) {
+  const started = await within(
+    Promise.race([url.promise, child.status.then(() => undefined)]),
+    60_000,
+  );
+  if (started === undefined || started === TIMED_OUT) {
     child.kill("SIGKILL");
     await Promise.allSettled([child.status, stderrDone]);
     throw new Error(`the OTLP receiver did not start:\n${stderr}`);

@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: what full telemetry costs, side by side in one run.
  *
- * Nine variants of the same dice service, each loaded by the same HTTP load
+ * Eight variants of the same dice service, each loaded by the same HTTP load
  * generator on loopback (wrk, or autocannon from npm where wrk is absent),
  * each after a warm-up, in three rounds of alternating order so that drift on a
  * noisy machine shows:

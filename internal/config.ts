@@ -18,7 +18,10 @@
  * @module
  */
 
-import type { ConsoleFormat } from "../exporters/stdout/mod.ts";
+import {
+  CONSOLE_FORMATS,
+  type ConsoleFormat,
+} from "../exporters/stdout/mod.ts";
 import { DEFAULT_KNOWN_METHODS } from "../otelhttp/semconv.ts";
 import { ConfigError, type EnvLookup, EnvReader, shown } from "./env.ts";
 import { parseHost } from "./host.ts";
@@ -65,12 +68,6 @@ export {
   refusePrometheusUnderWorkers,
 } from "./prometheus_config.ts";
 export type { BatchConfig, SamplerName } from "./sdk_config.ts";
-
-/** What `DICE_CONSOLE_FORMAT` accepts. */
-export const CONSOLE_FORMATS = [
-  "pretty",
-  "compact",
-] as const satisfies readonly ConsoleFormat[];
 
 /** The context propagators this service can use. */
 export const PROPAGATORS = ["tracecontext", "baggage"] as const;
@@ -256,7 +253,7 @@ export function readPort(read: EnvReader): number {
   const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!(port <= 65535)) {
     throw new ConfigError(
-      `PORT must be an integer from 0 to 65535, got ${JSON.stringify(raw)}`,
+      `PORT must be an integer from 0 to 65535, got ${shown(raw)}`,
     );
   }
   return port;

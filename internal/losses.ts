@@ -27,7 +27,7 @@ import {
   METRIC_OTEL_SDK_PROCESSOR_LOG_PROCESSED,
   METRIC_OTEL_SDK_PROCESSOR_SPAN_PROCESSED,
 } from "@opentelemetry/semantic-conventions/incubating";
-import { RateLimiter } from "./rate_limit.ts";
+import { DEFAULT_WINDOW_MILLIS, RateLimiter } from "./rate_limit.ts";
 
 // The processors' counters, and what they count.
 const PROCESSED: Record<string, string> = {
@@ -96,7 +96,7 @@ export class LossReporter implements MeterProvider {
   constructor(options: LossReporterOptions) {
     this.#warn = options.warn;
     this.#limiter = new RateLimiter({
-      windowMillis: options.windowMillis ?? 10_000,
+      windowMillis: options.windowMillis ?? DEFAULT_WINDOW_MILLIS,
       now: options.now,
     });
     this.#inner = options.selfObservability;

@@ -10,6 +10,13 @@
  * @module
  */
 
+/**
+ * How long a repeated line about the same thing waits, by default: long
+ * enough to keep a flood readable, short enough that a problem that lasts
+ * is said again while someone watches.
+ */
+export const DEFAULT_WINDOW_MILLIS = 10_000;
+
 /** Options of {@linkcode RateLimiter}. */
 export interface RateLimiterOptions {
   /** How long after a line the same key waits for the next, in ms. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { EnvReader } from "./env.ts";
+import { type EnvReader, shown } from "./env.ts";
 
 /** The samplers the SDK provides, by their specification names. */
 export const SAMPLERS = [
@@ -298,9 +298,7 @@ export function sayUnsupported(read: EnvReader): void {
     const raw = read.get(name);
     if (raw === undefined) continue;
     read.say(
-      `${name} is not supported by dice (${why}); ignoring ${
-        JSON.stringify(raw)
-      }`,
+      `${name} is not supported by dice (${why}); ignoring ${shown(raw)}`,
     );
   }
 }

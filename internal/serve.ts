@@ -23,7 +23,7 @@
  */
 
 import { messageOf } from "./errors.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import { DEFAULT_WINDOW_MILLIS, RateLimiter } from "./rate_limit.ts";
 
 /** Where {@linkcode serveResilient} listens. */
 export interface ServeResilientOptions {
@@ -98,7 +98,7 @@ export function serveResilient(
   hooks: ServeResilientHooks,
 ): ResilientServer {
   const report = newRateLimitedWarn(hooks.warn, {
-    windowMillis: hooks.windowMillis ?? 10_000,
+    windowMillis: hooks.windowMillis ?? DEFAULT_WINDOW_MILLIS,
   });
   const server: Server = {
     hostname: options.hostname,

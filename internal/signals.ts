@@ -18,7 +18,10 @@ import { logToStderr } from "./stderr.ts";
 export const DUPLICATE_SIGNAL_WINDOW_MS = 500;
 
 /** The signals that stop the service. */
-export type ShutdownSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+export const SHUTDOWN_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** A signal that stops the service. */
+export type ShutdownSignal = typeof SHUTDOWN_SIGNALS[number];
 
 /** What one more signal means, given the ones before it. */
 export type SignalMeaning = "shutdown" | "duplicate" | "exit";
@@ -66,7 +69,7 @@ export function shutdownSignal(
         if (meaning === "exit") exitNow(128 + SIGNAL_NUMBERS[signal], signal);
       });
     }
-    for (const signal of Object.keys(SIGNAL_NUMBERS) as ShutdownSignal[]) {
+    for (const signal of SHUTDOWN_SIGNALS) {
       listen(signal);
     }
   });

@@ -19,7 +19,8 @@
  */
 
 import { type Config, ConfigError, readSettings } from "./config.ts";
-import { type EnvLookup, shown } from "./env.ts";
+import { type EnvLookup, EnvReader, shown } from "./env.ts";
+import { messageOf } from "./errors.ts";
 import { refusePrometheusUnderWorkers } from "./prometheus_config.ts";
 import { givenInstanceId } from "./resource.ts";
 import { logToStderr, stderrLoggerFor } from "./stderr.ts";
@@ -47,8 +48,8 @@ export interface Worker {
  * or else the number of CPUs.
  */
 export function workerCount(env: EnvLookup): number {
-  const raw = env("DENO_JOBS")?.trim();
-  if (!raw) return navigator.hardwareConcurrency;
+  const raw = new EnvReader(env, () => {}).get("DENO_JOBS");
+  if (raw === undefined) return navigator.hardwareConcurrency;
   const count = /^\d{1,4}$/.test(raw) ? Number(raw) : 0;
   if (count >= 1) return count;
   throw new ConfigError(
@@ -131,7 +132,7 @@ function failed(
   code: number,
   warn: (message: string) => void,
 ): number {
-  warn(error instanceof Error ? error.message : String(error));
+  warn(messageOf(error));
   return error instanceof ConfigError ? 2 : code;
 }
 

@@ -5,10 +5,11 @@
  * response body that the handler wrote.
  *
  * A Deno handler writes no bytes: it returns a `Response`, whose body
- * `Deno.serve` sends after the handler has returned. Its size is the
- * `Content-Length` the handler declared, or else the bytes of a copy of the
- * body, counted as they come, so that the body itself is sent as it would
- * be (with the length Deno computes, or chunked).
+ * `Deno.serve` sends after the handler has returned. Its size is what the
+ * handler told {@linkcode withBodySize}, else the `Content-Length` it
+ * declared, else the bytes of a copy of the body, counted as they come, so
+ * that the body itself is sent as it would be (with the length Deno
+ * computes, or chunked).
  *
  * @module
  */
@@ -45,7 +46,14 @@ export function countRequestBody(request: Request): CountedRequest {
     cancel: (reason) => (reader ?? source).cancel(reason),
   }, { highWaterMark: 0 });
   return {
-    request: new Request(request, { body, duplex: "half" } as RequestInit),
+    // Built from the parts rather than from `request`, whose signal the copy
+    // would read: Deno 2.9 then prints a notice on stderr about it.
+    request: new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body,
+      duplex: "half",
+    } as RequestInit),
     bytesRead: () => read,
   };
 }

@@ -54,7 +54,7 @@ import type {
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 import { ATTR_HTTP_RESPONSE_STATUS_CODE } from "@opentelemetry/semantic-conventions";
 import type { ItemAccount, Ledger } from "../../internal/ledger.ts";
-import type { SignalConfig } from "../../internal/otlp_config.ts";
+import type { Signal, SignalConfig } from "../../internal/otlp_config.ts";
 import { DeadlineTransport, OtlpExportError } from "./transport.ts";
 import { CollectorWatch } from "./watch.ts";
 
@@ -82,7 +82,7 @@ interface PartialSuccess {
 
 /** One kind of OTLP export: how to encode it, count it and read its answer. */
 interface Kind<Items> {
-  signal: "traces" | "metrics" | "logs";
+  signal: Signal;
   unit: string;
   componentType: string;
   serializer: ISerializer<Items, unknown>;

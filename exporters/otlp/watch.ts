@@ -8,11 +8,14 @@
  */
 
 import { withoutCredentials } from "../../internal/env.ts";
-import { RateLimiter } from "../../internal/rate_limit.ts";
+import {
+  DEFAULT_WINDOW_MILLIS,
+  RateLimiter,
+} from "../../internal/rate_limit.ts";
 import type { OtlpExportError } from "./transport.ts";
 
 /** How long the same trouble with a collector waits before it is said again, in ms. */
-export const REPEAT_WINDOW_MILLIS = 10_000;
+export const REPEAT_WINDOW_MILLIS = DEFAULT_WINDOW_MILLIS;
 
 /** Options of {@linkcode CollectorWatch}. */
 export interface CollectorWatchOptions {

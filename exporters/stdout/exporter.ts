@@ -59,13 +59,16 @@ const SPARE_BUFFERS = 3;
  * document of one item, this class writes a batch of them and hands it to
  * the sink.
  */
+// The room a buffer starts with, and keeps beyond its largest batch.
+const SPARE_BYTES = 64 * 1024;
+
 export abstract class StdoutExporter<Item> {
   readonly #sink: TextSink;
   readonly #pending = new Set<Promise<void>>();
   readonly #shared = new WeakMap<object, Uint8Array>();
   // The size of the largest export so far, and room for a document more:
   // batches are alike, so the next one fits without growing its buffer.
-  #capacity = 64 * 1024;
+  #capacity = SPARE_BYTES;
   // Buffers whose bytes the sink has written, for the next exports: a
   // fresh megabyte for every batch cost more, in page faults, than the
   // rendering of the batch into it.
@@ -192,7 +195,7 @@ export abstract class StdoutExporter<Item> {
     );
     for (const item of items) this.writeDocument(item, out);
     const bytes = out.written();
-    this.#capacity = Math.max(this.#capacity, bytes.length + 64 * 1024);
+    this.#capacity = Math.max(this.#capacity, bytes.length + SPARE_BYTES);
     return bytes;
   }
 

@@ -13,8 +13,11 @@
 
 import type { HrTime } from "@opentelemetry/api";
 
-/** How documents are laid out: pretty-printed with tabs like Go's, or one per line. */
-export type ConsoleFormat = "pretty" | "compact";
+/** The console formats: pretty-printed with tabs like Go's, or one document per line. */
+export const CONSOLE_FORMATS = ["pretty", "compact"] as const;
+
+/** How documents are laid out: one of {@linkcode CONSOLE_FORMATS}. */
+export type ConsoleFormat = typeof CONSOLE_FORMATS[number];
 
 /** How one console format lays JSON out. */
 export interface Layout {

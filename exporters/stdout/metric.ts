@@ -32,8 +32,7 @@ import { formatTime, type JsonWriter } from "./json_writer.ts";
 /** Prints each collection as a JSON document shaped like Go's `stdoutmetric`. */
 export class StdoutMetricExporter extends StdoutExporter<ResourceMetrics>
   implements PushMetricExporter {
-  // A collection counts as delivered once written: the ledger says whether
-  // the final one was.
+  /** A collection counts as delivered once written, so that the ledger can say whether the final one was. */
   protected override readonly reportWhenWritten = true;
 
   /** Writes one document for the whole collection. */

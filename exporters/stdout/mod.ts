@@ -46,7 +46,12 @@
  * @module
  */
 
-export { type ConsoleFormat, formatTime, render } from "./json_writer.ts";
+export {
+  CONSOLE_FORMATS,
+  type ConsoleFormat,
+  formatTime,
+  render,
+} from "./json_writer.ts";
 export {
   type StdoutSink,
   stdoutSink,

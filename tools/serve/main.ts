@@ -22,7 +22,7 @@ import {
   readPort,
 } from "../../internal/config.ts";
 import { bracketed } from "../../internal/host.ts";
-import type { ShutdownSignal } from "../../internal/signals.ts";
+import { SHUTDOWN_SIGNALS } from "../../internal/signals.ts";
 import { logToStderr } from "../../internal/stderr.ts";
 import { workerCount } from "../../internal/workers.ts";
 
@@ -76,7 +76,7 @@ async function main(): Promise<number> {
   // A signal sent to this launcher alone, rather than to the terminal's
   // process group, reaches the workers too; one sent to both arrives twice,
   // which the workers count as one, as they do under deno task.
-  const signals: ShutdownSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const signals = SHUTDOWN_SIGNALS;
   for (const signal of signals) {
     Deno.addSignalListener(signal, () => child.kill(signal));
   }

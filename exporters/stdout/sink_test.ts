@@ -139,3 +139,25 @@ Deno.test("stdoutSink() ends every write where a document ends, so that processe
     assert.equal(text, document.repeat(text.length / document.length));
   }
 });
+
+Deno.test("stdoutSink() keeps its writes large on a busy service, whose writes end late but well within the target", async () => {
+  const sizes: number[] = [];
+  const sink = stdoutSink({
+    output: {
+      async write(bytes) {
+        sizes.push(bytes.length);
+        // Every write ends 10 ms late, whatever its size: the event loop's
+        // own delay on a loaded service, not a slow reader.
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return bytes.length;
+      },
+    },
+  });
+  const batch = (documents: number) =>
+    encode(`{"x":"${"y".repeat(1000)}"}\n`.repeat(documents));
+  for (let i = 0; i < 12; i++) await sink.write(batch(100), 100); // grows
+  await sink.write(batch(1), 1); // a small batch, late as every write
+  sizes.length = 0;
+  await sink.write(batch(1000), 1000); // about 1 MB
+  assert.equal(sizes.length, 1, `written in ${sizes.length} writes`);
+});

@@ -86,6 +86,21 @@ function servePort(port: number): string[] {
   return ["--port", `${port}`, "--host", "127.0.0.1"];
 }
 
+// The service with every signal sent over OTLP, to what `before` started.
+function diceOverOtlp(port: number): ReturnType<Variant["command"]> {
+  return {
+    cmd: ["deno", "run", "-P", "main.ts"],
+    env: {
+      ...DICE_ENV,
+      PORT: String(port),
+      OTEL_TRACES_EXPORTER: "otlp",
+      OTEL_METRICS_EXPORTER: "otlp",
+      OTEL_LOGS_EXPORTER: "otlp",
+    },
+    telemetry: "",
+  };
+}
+
 const VARIANTS: Variant[] = [
   {
     name: "bare",
@@ -130,32 +145,12 @@ const VARIANTS: Variant[] = [
   },
   {
     name: "dice otlp",
-    command: (port) => ({
-      cmd: ["deno", "run", "-P", "main.ts"],
-      env: {
-        ...DICE_ENV,
-        PORT: String(port),
-        OTEL_TRACES_EXPORTER: "otlp",
-        OTEL_METRICS_EXPORTER: "otlp",
-        OTEL_LOGS_EXPORTER: "otlp",
-      },
-      telemetry: "",
-    }),
+    command: diceOverOtlp,
     before: startReceiver,
   },
   {
     name: "dice otlp dead",
-    command: (port) => ({
-      cmd: ["deno", "run", "-P", "main.ts"],
-      env: {
-        ...DICE_ENV,
-        PORT: String(port),
-        OTEL_TRACES_EXPORTER: "otlp",
-        OTEL_METRICS_EXPORTER: "otlp",
-        OTEL_LOGS_EXPORTER: "otlp",
-      },
-      telemetry: "",
-    }),
+    command: diceOverOtlp,
     before: startDeadCollector,
   },
   {

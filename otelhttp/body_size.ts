@@ -45,17 +45,23 @@ export function countRequestBody(request: Request): CountedRequest {
     },
     cancel: (reason) => (reader ?? source).cancel(reason),
   }, { highWaterMark: 0 });
-  return {
+  let counted: Request;
+  try {
     // Built from the parts rather than from `request`, whose signal the copy
     // would read: Deno 2.9 then prints a notice on stderr about it.
-    request: new Request(request.url, {
+    counted = new Request(request.url, {
       method: request.method,
       headers: request.headers,
       body,
       duplex: "half",
-    } as RequestInit),
-    bytesRead: () => read,
-  };
+    } as RequestInit);
+  } catch {
+    // A method the Request constructor will not give a body ("get" is
+    // taken as GET, though HTTP's methods are case-sensitive): served as
+    // it came, its body uncounted.
+    return { request, bytesRead: NOTHING_READ };
+  }
+  return { request: counted, bytesRead: () => read };
 }
 
 /**

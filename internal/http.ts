@@ -34,6 +34,15 @@ export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(:\d*)?$/;
 
 /**
+ * The request's URL, or null when its Host header is malformed: Deno builds
+ * `request.url` from that header unchecked, so a malformed one would not
+ * parse, or would move the request to another path.
+ */
+export function requestURL(request: Request): URL | null {
+  return hasValidHost(request) ? URL.parse(request.url) : null;
+}
+
+/**
  * Whether the request's Host header, from which Deno builds `request.url`,
  * is a host and port as RFC 3986 spells them; true when there is none.
  */

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { hasValidHost, textResponse } from "./http.ts";
+import { requestURL, textResponse } from "./http.ts";
 
 /** The path values a pattern captured, percent-decoded: `{ player: "Alice" }`. */
 export type PathValues = Readonly<Record<string, string>>;
@@ -83,7 +83,7 @@ export class ServeMux {
    * path is longer than {@linkcode MAX_PATH_LENGTH}.
    */
   serve(request: Request): Response | Promise<Response> {
-    const url = hasValidHost(request) ? URL.parse(request.url) : null;
+    const url = requestURL(request);
     if (url === null) {
       return textResponse("400 bad request: malformed Host header\n", 400);
     }

@@ -52,7 +52,7 @@ import {
 } from "@opentelemetry/semantic-conventions/incubating";
 import { hrTime } from "@opentelemetry/core";
 import { messageOf } from "../internal/errors.ts";
-import { hasValidHost, textResponse } from "../internal/http.ts";
+import { requestURL, textResponse } from "../internal/http.ts";
 import { countRequestBody, countResponseBody } from "./body_size.ts";
 import {
   errorTypeOf,
@@ -160,7 +160,7 @@ export function newHandler(
     // Deno builds the URL from the Host header, which a client may send
     // malformed ("a b", "x:99999", "h/rolldice"): its attributes are then
     // taken from the request line alone. Answering it is the router's job.
-    const url = hasValidHost(request) ? URL.parse(request.url) : null;
+    const url = requestURL(request);
     const { method, spanMethod } = requestMethod(request.method, knownMethods);
     // The client names the scheme too (an absolute-form target, or :scheme
     // in HTTP/2): only the two that HTTP knows reach an attribute.

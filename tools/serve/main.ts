@@ -76,8 +76,7 @@ async function main(): Promise<number> {
   // A signal sent to this launcher alone, rather than to the terminal's
   // process group, reaches the workers too; one sent to both arrives twice,
   // which the workers count as one, as they do under deno task.
-  const signals = SHUTDOWN_SIGNALS;
-  for (const signal of signals) {
+  for (const signal of SHUTDOWN_SIGNALS) {
     Deno.addSignalListener(signal, () => child.kill(signal));
   }
   // Deno gives a process ended by a signal the shell's code, 128 + N.
